@@ -1,0 +1,26 @@
+"""`python -m bench [storage|startup ...]`: run benchmarks and record the figures."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import startup_bench, storage_bench
+from bench.report import Run
+
+SUITES = {"storage": storage_bench.run, "startup": startup_bench.run}
+
+
+def main(argv: list[str]) -> None:
+    names = argv or list(SUITES)
+    unknown = [n for n in names if n not in SUITES]
+    if unknown:
+        raise SystemExit(f"bench: unknown suite {unknown[0]!r}; choose from {', '.join(SUITES)}")
+    for name in names:
+        print(f"{name}:", flush=True)
+        report = Run()
+        SUITES[name](report)
+        print(f"  recorded in {report.write(name)}", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
