@@ -1,0 +1,90 @@
+"""Corral's storage layer: one revisioned key-value log, several drivers.
+
+Every object Corral serves is a key (``/registry/<group>/<resource>/...``) in
+one log (DESIGN §4). Each create, update or delete appends an entry and takes
+the next global revision; the newest entry of a key is its state and its
+revision is the object's ``resourceVersion``. The API server builds
+Kubernetes semantics (get, list with continue tokens, watch, compare-and-swap
+updates, TTL'd Events) on top of the small `Backend` protocol.
+
+Open a backend from a datastore URL and start it::
+
+    backend = open_backend("sqlite:///var/lib/corral/state.db")
+    await backend.start()
+    kv = await backend.create("/registry/v1/configmaps/default/a", b"{...}")
+    async for event in backend.watch("/registry/v1/configmaps/", revision=kv.mod_revision):
+        ...
+    await backend.close()
+
+Drivers: ``sqlite://`` (the default, `SQLiteBackend`) and ``memory://``
+(`MemoryBackend`); PostgreSQL and etcd come later. How the SQLite driver
+works (schema, group commit, watch, TTL, compaction, migrations) is told in
+docs/storage.md.
+
+Errors, one tree so callers catch by meaning (no sqlite3 or OS exception
+escapes a driver):
+
+    StorageError
+    ├── KeyExistsError          create of a key that is live
+    ├── KeyNotFoundError        update/delete/get-required of a key that is absent
+    ├── RevisionMismatchError   compare-and-swap lost: the key is at another revision
+    ├── FutureRevisionError     a read or watch asked for a revision not yet written
+    ├── ResyncRequiredError     a reader must re-list: history it needs is gone
+    │   ├── CompactedError      the revision is older than the compaction point
+    │   └── WatchOverflowError  a watcher fell too far behind and was cut off
+    ├── BackendClosedError      the backend is closed or closing
+    └── DatastoreError          the datastore cannot be opened or used at all
+        ├── DatastoreURLError       unknown scheme or malformed datastore URL
+        ├── DatastoreInUseError     another process holds the datastore
+        ├── CorruptDatastoreError   not a Corral datastore, or damaged
+        └── SchemaVersionError      written by a newer Corral than this one
+"""
+
+from corral.storage.backend import Backend
+from corral.storage.errors import (
+    BackendClosedError,
+    CompactedError,
+    CorruptDatastoreError,
+    DatastoreError,
+    DatastoreInUseError,
+    DatastoreURLError,
+    FutureRevisionError,
+    KeyExistsError,
+    KeyNotFoundError,
+    ResyncRequiredError,
+    RevisionMismatchError,
+    SchemaVersionError,
+    StorageError,
+    WatchOverflowError,
+)
+from corral.storage.memory import MemoryBackend
+from corral.storage.options import StorageOptions
+from corral.storage.sqlite import SQLiteBackend
+from corral.storage.types import Event, EventType, KeyValue, ListResult
+from corral.storage.url import open_backend
+
+__all__ = [
+    "Backend",
+    "BackendClosedError",
+    "CompactedError",
+    "CorruptDatastoreError",
+    "DatastoreError",
+    "DatastoreInUseError",
+    "DatastoreURLError",
+    "Event",
+    "EventType",
+    "FutureRevisionError",
+    "KeyExistsError",
+    "KeyNotFoundError",
+    "KeyValue",
+    "ListResult",
+    "MemoryBackend",
+    "ResyncRequiredError",
+    "RevisionMismatchError",
+    "SQLiteBackend",
+    "SchemaVersionError",
+    "StorageError",
+    "StorageOptions",
+    "WatchOverflowError",
+    "open_backend",
+]

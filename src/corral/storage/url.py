@@ -1,0 +1,54 @@
+"""Choosing a driver from a datastore URL: ``open_backend``.
+
+The server's ``--datastore`` flag is a URL, so that one setting names both
+the driver and its address. This module decides the accepted forms:
+
+- ``sqlite:///abs/path.db`` (an absolute path), ``sqlite://rel/path.db`` (a
+  path relative to the working directory); percent-escapes are decoded.
+- ``memory://``: nothing kept after the process ends (tests, demos).
+- ``postgres://``, ``postgresql://``, ``etcd://``: known, not yet available.
+
+Errors never echo the URL itself, which may carry a password; they name the
+scheme and the forms that are supported.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+from corral.storage.backend import Backend
+from corral.storage.errors import DatastoreURLError
+from corral.storage.memory import MemoryBackend
+from corral.storage.options import StorageOptions
+from corral.storage.sqlite import SQLiteBackend
+
+SUPPORTED = "sqlite:///path/to/state.db, sqlite://relative/path.db, memory://"
+
+_NOT_YET = {"postgres": "PostgreSQL", "postgresql": "PostgreSQL", "etcd": "etcd"}
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
+
+
+def open_backend(url: str, options: StorageOptions | None = None) -> Backend:
+    """The backend the URL names, not yet started: the caller awaits ``start()``."""
+    scheme, separator, address = url.partition("://")
+    scheme = scheme.lower()
+    if not separator or not _SCHEME.fullmatch(scheme):
+        raise DatastoreURLError(f"malformed datastore URL; expected one of: {SUPPORTED}")
+    if scheme == "sqlite":
+        if "?" in address or "#" in address:
+            raise DatastoreURLError("a sqlite:// datastore URL takes no query or fragment")
+        path = unquote(address)
+        if not path:
+            raise DatastoreURLError(f"a sqlite:// datastore URL needs a path, e.g. {SUPPORTED}")
+        return SQLiteBackend(path, options)
+    if scheme == "memory":
+        if address:
+            raise DatastoreURLError("a memory:// datastore URL takes no address")
+        return MemoryBackend(options)
+    if scheme in _NOT_YET:
+        raise DatastoreURLError(
+            f"the {_NOT_YET[scheme]} datastore driver ({scheme}://) is not available yet "
+            f"in this version of Corral; supported: {SUPPORTED}"
+        )
+    raise DatastoreURLError(f"unsupported datastore URL scheme {scheme!r}; supported: {SUPPORTED}")
