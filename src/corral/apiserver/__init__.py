@@ -1,0 +1,31 @@
+"""Corral's Kubernetes-compatible API server, as plain ASGI apps.
+
+`APIServerApp` serves HTTPS: requests pass the filter pipeline
+(authenticate → impersonate → authorize → admission → handler → audit; only
+authentication exists yet) and end in a route. `HTTPRedirectApp` serves the
+plain-HTTP port: health probes and redirects. `HealthChecks` is the registry
+of readiness checks other packages add to; `HTTPMetrics` counts requests and
+serves ``/metrics``.
+
+Errors: this package defines none of its own. A failed request is a
+`corral.machinery.StatusError`, rendered as a Kubernetes ``Status``; any
+other exception is a bug, logged and answered with a 500 ``Status``.
+"""
+
+from __future__ import annotations
+
+from corral.apiserver.app import APIServerApp
+from corral.apiserver.health import CheckFailed, HealthChecks, storage_check
+from corral.apiserver.http_app import HTTPRedirectApp
+from corral.apiserver.metrics import HTTPMetrics
+from corral.apiserver.pipeline import PUBLIC_PATHS
+
+__all__ = [
+    "PUBLIC_PATHS",
+    "APIServerApp",
+    "CheckFailed",
+    "HTTPMetrics",
+    "HTTPRedirectApp",
+    "HealthChecks",
+    "storage_check",
+]

@@ -1,0 +1,40 @@
+"""Answering one ASGI HTTP request: route, run the pipeline, send, measure.
+
+Both apps (HTTPS and plain HTTP) answer requests the same way, so the shape
+lives here once: the route is matched before any filter (so every answer,
+even a 401, is measured under its route), the pipeline runs, a
+`StatusError` becomes its ``Status`` response, and anything else is a bug: it
+is logged with its traceback and answered with a 500 ``Status`` whose message
+reveals nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from corral.apiserver.asgi import Request, Scope, Send, send_response
+from corral.apiserver.metrics import HTTPMetrics
+from corral.apiserver.pipeline import Handler, Router
+from corral.apiserver.responses import status_response
+from corral.machinery.status import InternalError, StatusError
+
+log = logging.getLogger("corral.apiserver")
+
+
+async def answer(
+    scope: Scope, send: Send, router: Router, handler: Handler, metrics: HTTPMetrics
+) -> None:
+    """Answer the HTTP request in ``scope`` with ``handler`` and record it."""
+    started = time.perf_counter()
+    request = Request(scope)
+    router.match(request)
+    try:
+        response = await handler(request)
+    except StatusError as exc:
+        response = status_response(exc)
+    except Exception:
+        log.exception("request failed", extra={"method": request.method, "route": request.route})
+        response = status_response(InternalError("unexpected server error; see the server log"))
+    await send_response(send, response)
+    metrics.observe(request.method, request.route, response.status, time.perf_counter() - started)

@@ -1,0 +1,113 @@
+"""The request pipeline: filters around a handler, and the routes it ends in.
+
+A request goes through filters in a fixed order, each able to answer early
+(by raising a `StatusError`) or pass it on:
+
+    authenticate → impersonate → authorize → admission → handler → (audit)
+
+Only authentication exists yet; the others slot into `https_filters` as
+filters built on protocols from ``corral.machinery`` (an ``Authorizer``, an
+``Admission`` chain), in that order. A filter is any
+``async (request, next) -> Response``.
+
+`PUBLIC_PATHS` is the one list of paths served without credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from corral.apiserver.asgi import Request, Response
+from corral.machinery.authn import Authenticator
+from corral.machinery.status import NotFoundError, UnauthorizedError
+
+Handler = Callable[[Request], Awaitable[Response]]
+Filter = Callable[[Request, Handler], Awaitable[Response]]
+
+#: Paths anyone may request without a token: exactly these and their
+#: ``/<check>`` sub-paths. Probes (kubelet, load balancers) carry no
+#: credentials. ``/version`` joins this list when it is built, as in
+#: Kubernetes (where it is readable by ``system:unauthenticated``).
+PUBLIC_PATHS: Final = ("/healthz", "/livez", "/readyz")
+
+
+def is_public(path: str) -> bool:
+    """True if ``path`` is in `PUBLIC_PATHS` or a sub-path of one."""
+    return any(path == p or path.startswith(p + "/") for p in PUBLIC_PATHS)
+
+
+def chain(filters: Sequence[Filter], handler: Handler) -> Handler:
+    """A handler that runs ``filters`` in order, then ``handler``."""
+    for f in reversed(filters):
+        handler = _bind(f, handler)
+    return handler
+
+
+def _bind(f: Filter, next_handler: Handler) -> Handler:
+    async def run(request: Request) -> Response:
+        return await f(request, next_handler)
+
+    return run
+
+
+class Authenticate:
+    """Sets ``request.user`` or answers 401; public paths pass unauthenticated."""
+
+    def __init__(self, authenticator: Authenticator) -> None:
+        self._authenticator = authenticator
+
+    async def __call__(self, request: Request, next_handler: Handler) -> Response:
+        if not is_public(request.path):
+            user = await self._authenticator.authenticate(request.headers)
+            if user is None:
+                raise UnauthorizedError()
+            request.user = user
+        return await next_handler(request)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A path (and, with ``subpaths``, everything under it) and its handler.
+
+    ``name`` labels metrics and tells a shared handler which path it serves.
+    """
+
+    name: str
+    path: str
+    handler: Handler
+    subpaths: bool = False
+
+
+class Router:
+    """Finds the route of a path and, at the end of the pipeline, runs it.
+
+    `match` runs first (before any filter), so that even a refused request is
+    labelled with its route; `dispatch` is the pipeline's last step.
+    """
+
+    def __init__(self, routes: Sequence[Route]) -> None:
+        self._exact = {r.path: r for r in routes}
+        self._by_name = {r.name: r for r in routes}
+        self._prefixed = [r for r in routes if r.subpaths]
+
+    def match(self, request: Request) -> None:
+        """Set ``request.route`` (and ``request.subpath``) if a route matches."""
+        path = request.path.rstrip("/") or "/"
+        route = self._exact.get(path)
+        if route is None:
+            for candidate in self._prefixed:
+                if path.startswith(candidate.path + "/"):
+                    route = candidate
+                    request.subpath = path[len(candidate.path) + 1 :]
+                    break
+        if route is not None:
+            request.route = route.name
+
+    async def dispatch(self, request: Request) -> Response:
+        """The matched route's handler, or 404 NotFound."""
+        route = self._by_name.get(request.route)
+        if route is None:
+            raise NotFoundError("the server could not find the requested resource")
+        return await route.handler(request)

@@ -1,0 +1,17 @@
+"""The auth package's errors: one tree, so callers catch by meaning.
+
+Messages name files and keys, never a token or a hash.
+
+    AuthError
+    └── BootstrapError   the admin token record or admin.kubeconfig cannot be read or written
+"""
+
+from __future__ import annotations
+
+
+class AuthError(Exception):
+    """Base of every error the auth package raises."""
+
+
+class BootstrapError(AuthError):
+    """The bootstrap admin credentials cannot be stored or written out."""

@@ -1,0 +1,172 @@
+"""The ``corral server`` command: its options, and resolving them into settings.
+
+Every option is a flag, a ``CORRAL_*`` environment variable (shown in
+``--help``) and a key of the ``--config`` YAML file; click resolves them in
+that precedence (`corral.cli.config_file`). `resolve_settings` does exactly
+what the command does up to the point of starting, which is how the tests
+check precedence without starting a server. Heavy modules (uvicorn,
+cryptography) are imported only once the server really starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from corral.cli.config_file import load_config_callback
+from corral.cli.settings import ServerSettings
+
+
+class SANType(click.ParamType):  # type: ignore[type-arg]  # generic only in click >= 8.4
+    """A TLS SAN: an IP address or a DNS name; comma-separated in the env var.
+
+    An empty item (``CORRAL_TLS_SAN="a,,b"``) converts to "" and is dropped.
+    """
+
+    name = "san"
+    envvar_list_splitter = ","
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from corral.pki.errors import InvalidSANError
+        from corral.pki.sans import parse_san
+
+        text = str(value).strip()
+        if text:
+            try:
+                parse_san(text)
+            except InvalidSANError as exc:
+                self.fail(str(exc), param, ctx)
+        return text
+
+
+def _drop_empty(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    return tuple(v for v in value if v)
+
+
+@click.command("server")
+@click.option(
+    "--config",
+    metavar="FILE",
+    type=str,
+    envvar="CORRAL_CONFIG",
+    show_envvar=True,
+    is_eager=True,
+    expose_value=False,
+    callback=load_config_callback,
+    help="YAML file of settings; its keys are these option names (e.g. https-port).",
+)
+@click.option(
+    "--data-dir",
+    metavar="DIR",
+    default="./data",
+    show_default=True,
+    envvar="CORRAL_DATA_DIR",
+    show_envvar=True,
+    help="Directory for the datastore, TLS files and the admin kubeconfig.",
+)
+@click.option(
+    "--https-port",
+    metavar="PORT",
+    type=click.IntRange(0, 65535),
+    default=8443,
+    envvar="CORRAL_HTTPS_PORT",
+    show_envvar=True,
+    help="Port of the API, console and agent tunnel (TLS).",
+)
+@click.option(
+    "--http-port",
+    metavar="PORT",
+    type=click.IntRange(0, 65535),
+    default=8080,
+    envvar="CORRAL_HTTP_PORT",
+    show_envvar=True,
+    help="Port of health probes and the redirect to HTTPS.",
+)
+@click.option(
+    "--bind-address",
+    metavar="IP",
+    default="0.0.0.0",  # noqa: S104 (a server listens on all interfaces by default)
+    envvar="CORRAL_BIND_ADDRESS",
+    show_envvar=True,
+    help="IP address both ports listen on.",
+)
+@click.option(
+    "--datastore",
+    metavar="URL",
+    default=None,
+    show_default="sqlite:///<data-dir>/state.db",
+    envvar="CORRAL_DATASTORE",
+    show_envvar=True,
+    help="Datastore URL: sqlite:///path or memory://.",
+)
+@click.option(
+    "--tls-san",
+    type=SANType(),
+    multiple=True,
+    envvar="CORRAL_TLS_SAN",
+    show_envvar=True,
+    callback=_drop_empty,
+    help="Extra IP address or DNS name for the serving certificate; repeatable "
+    "(comma-separated in CORRAL_TLS_SAN, a list in the config file).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    envvar="CORRAL_LOG_FORMAT",
+    show_envvar=True,
+    help="One line per event: key=value text, or a JSON object.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    default="info",
+    envvar="CORRAL_LOG_LEVEL",
+    show_envvar=True,
+    help="Least severe level logged.",
+)
+@click.option(
+    "--shutdown-grace-period",
+    type=click.IntRange(0),
+    default=30,
+    envvar="CORRAL_SHUTDOWN_GRACE_PERIOD",
+    show_envvar=True,
+    hidden=True,
+    help="Seconds in-flight requests get to finish after SIGTERM.",
+)
+@click.option(
+    "--shutdown-delay",
+    type=click.FloatRange(0),
+    default=0.0,
+    envvar="CORRAL_SHUTDOWN_DELAY",
+    show_envvar=True,
+    hidden=True,
+    help="Seconds to keep serving (with /readyz failing) after SIGTERM.",
+)
+@click.option(
+    "--cert-check-interval",
+    type=click.FloatRange(0.01),
+    default=3600.0,
+    envvar="CORRAL_CERT_CHECK_INTERVAL",
+    show_envvar=True,
+    hidden=True,
+    help="Seconds between checks of the serving certificate's renewal.",
+)
+def server_command(**params: Any) -> None:
+    """Run the Corral server: the API on HTTPS, probes on HTTP."""
+    settings = ServerSettings.from_params(params)
+    from corral.cli.serve import run_server  # heavy imports only when serving
+
+    code = run_server(settings)
+    if code:
+        raise SystemExit(code)
+
+
+def resolve_settings(args: Sequence[str]) -> ServerSettings:
+    """The settings ``corral server <args>`` would run with (reads the environment)."""
+    with server_command.make_context("server", list(args)) as ctx:
+        return ServerSettings.from_params(ctx.params)

@@ -1,0 +1,85 @@
+"""The server's settings: one frozen record, resolved and checked once.
+
+`ServerSettings.from_params` turns the values click resolved (flag > env >
+config file > default) into absolute paths and checked values; everything
+after start-up validation reads only this record. Without ``--data-dir``,
+state lives in ``./data``: the laptop default (DESIGN), which the systemd unit
+and the Helm chart override.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from corral.cli.errors import SettingsError
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """Everything ``corral server`` was asked to do."""
+
+    data_dir: Path
+    https_port: int
+    http_port: int
+    bind_address: str
+    datastore: str
+    tls_sans: tuple[str, ...]
+    log_format: str
+    log_level: str
+    shutdown_grace_period: int
+    shutdown_delay: float
+    cert_check_interval: float
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> ServerSettings:
+        """Settings from click's resolved parameter values; raises `SettingsError`."""
+        data_dir = Path(os.path.abspath(os.path.expanduser(params["data_dir"])))
+        bind = str(params["bind_address"]).strip()
+        try:
+            bind = str(ipaddress.ip_address(bind.removeprefix("[").removesuffix("]")))
+        except ValueError:
+            raise SettingsError(
+                f"--bind-address {bind!r} is not an IP address (use 0.0.0.0 for all)"
+            ) from None
+        https_port, http_port = int(params["https_port"]), int(params["http_port"])
+        if https_port == http_port and https_port != 0:
+            raise SettingsError(f"--https-port and --http-port are both {https_port}")
+        datastore = params.get("datastore") or f"sqlite://{data_dir / 'state.db'}"
+        return cls(
+            data_dir=data_dir,
+            https_port=https_port,
+            http_port=http_port,
+            bind_address=bind,
+            datastore=datastore,
+            tls_sans=tuple(params.get("tls_san") or ()),
+            log_format=params["log_format"],
+            log_level=params["log_level"],
+            shutdown_grace_period=int(params["shutdown_grace_period"]),
+            shutdown_delay=float(params["shutdown_delay"]),
+            cert_check_interval=float(params["cert_check_interval"]),
+        )
+
+    @property
+    def certificate_sans(self) -> tuple[str, ...]:
+        """``--tls-san`` values, plus the bind address if it is a specific one
+        (the printed URL and the kubeconfig use it, so it must verify)."""
+        addr = ipaddress.ip_address(self.bind_address)
+        return self.tls_sans if addr.is_unspecified else (*self.tls_sans, str(addr))
+
+    @property
+    def public_host(self) -> str:
+        """The host for URLs this machine can open: the bind address if it is a
+        specific one, else 127.0.0.1 (IPv6 in brackets)."""
+        addr = ipaddress.ip_address(self.bind_address)
+        if addr.is_unspecified:
+            return "127.0.0.1"
+        return f"[{addr}]" if addr.version == 6 else str(addr)
+
+    def https_url(self, port: int | None = None) -> str:
+        """``https://<public host>:<port>`` (the HTTPS port by default)."""
+        return f"https://{self.public_host}:{self.https_port if port is None else port}"

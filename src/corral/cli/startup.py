@@ -1,0 +1,137 @@
+"""Start-up, after the ports are bound: datastore, TLS, credentials, apps.
+
+The order is fixed and each step's failure is a one-line `StartupError`
+that leaves everything on disk as it was:
+
+1. open and start the datastore (unknown scheme, in use, corrupt, too new);
+2. load or create the CA and the serving certificate (`corral.pki`);
+3. issue or keep the admin token and ``admin.kubeconfig`` (`corral.auth`);
+4. build the two ASGI apps, the health registry (with the ``storage``
+   readiness check) and the metrics.
+
+`open_storage` returns a started backend; the caller closes it whatever
+happens next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import prometheus_client
+
+from corral.apiserver import (
+    APIServerApp,
+    HealthChecks,
+    HTTPMetrics,
+    HTTPRedirectApp,
+    storage_check,
+)
+from corral.auth import (
+    AdminCredentials,
+    AuthError,
+    BootstrapTokenAuthenticator,
+    ensure_admin_credentials,
+)
+from corral.cli.errors import StartupError
+from corral.cli.settings import ServerSettings
+from corral.pki import (
+    CertPolicy,
+    PKIError,
+    ServingCertRenewer,
+    TLSPaths,
+    TLSState,
+    ensure_tls,
+    server_context,
+    serving_sans,
+)
+from corral.storage import Backend, StorageError, open_backend
+
+log = logging.getLogger("corral.cli")
+
+KUBECONFIG_NAME = "admin.kubeconfig"
+
+
+def display_url(url: str) -> str:
+    """A datastore URL fit for logs and errors: any password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+async def open_storage(settings: ServerSettings) -> Backend:
+    """The started backend of ``--datastore``, or `StartupError`."""
+    try:
+        backend = open_backend(settings.datastore)
+    except StorageError as exc:
+        raise StartupError(f"--datastore: {exc}") from None
+    try:
+        await backend.start()
+    except StorageError as exc:
+        with contextlib.suppress(Exception):
+            await backend.close()
+        raise StartupError(str(exc)) from None
+    return backend
+
+
+@dataclass(frozen=True, slots=True)
+class Components:
+    """What start-up built, ready to serve."""
+
+    tls: TLSState
+    ssl_context: ssl.SSLContext
+    renewer: ServingCertRenewer
+    credentials: AdminCredentials
+    health: HealthChecks
+    metrics: HTTPMetrics
+    https_app: APIServerApp
+    http_app: HTTPRedirectApp
+
+
+async def build_components(
+    settings: ServerSettings, backend: Backend, https_port: int
+) -> Components:
+    """TLS material, admin credentials and the apps; raises `StartupError`."""
+    paths = TLSPaths.under(settings.data_dir)
+    policy = CertPolicy(check_interval=settings.cert_check_interval)
+    try:
+        sans = serving_sans(settings.certificate_sans)
+        tls = await asyncio.to_thread(ensure_tls, paths, sans, policy)
+        ssl_context = server_context(paths)
+    except PKIError as exc:
+        raise StartupError(str(exc)) from None
+    renewer = ServingCertRenewer(paths, sans, policy, ssl_context, tls)
+
+    try:
+        credentials = await ensure_admin_credentials(
+            backend,
+            settings.data_dir / KUBECONFIG_NAME,
+            settings.https_url(https_port),
+            tls.ca_pem,
+        )
+    except AuthError as exc:
+        raise StartupError(str(exc)) from None
+
+    # Kubernetes exposes no ``*_created`` series; neither do we (process-wide).
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
+    health = HealthChecks()
+    health.add_readiness("storage", storage_check(backend))
+    metrics = HTTPMetrics()
+    https_app = APIServerApp(
+        authenticator=BootstrapTokenAuthenticator(credentials.token_hash),
+        health=health,
+        metrics=metrics,
+    )
+    http_app = HTTPRedirectApp(
+        health=health,
+        metrics=metrics,
+        https_port=https_port,
+        default_host=settings.public_host,
+    )
+    return Components(tls, ssl_context, renewer, credentials, health, metrics, https_app, http_app)

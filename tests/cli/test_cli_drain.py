@@ -1,0 +1,38 @@
+"""Graceful shutdown of the uvicorn servers as the CLI configures them: an
+in-flight request finishes, and the port stops accepting."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from corral.apiserver.asgi import Receive, Response, Scope, Send, send_response
+from corral.cli.listen import bind_listener
+from corral.cli.uvicorn_servers import make_server
+
+
+async def test_in_flight_request_finishes_then_port_closes() -> None:
+    entered = asyncio.Event()
+
+    async def slow_app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            entered.set()
+            await asyncio.sleep(0.5)
+            await send_response(send, Response(200, b"done"))
+
+    sock = bind_listener("127.0.0.1", 0, "HTTP", "--http-port")
+    port = sock.getsockname()[1]
+    server = make_server(slow_app, None, grace=10)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        request = asyncio.create_task(client.get("/"))
+        await asyncio.wait_for(entered.wait(), 5)
+        server.should_exit = True
+        response = await asyncio.wait_for(request, 5)
+        assert response.status_code == 200
+        assert response.text == "done"
+        await asyncio.wait_for(serving, 5)
+        with pytest.raises(httpx.ConnectError):
+            await client.get("/")
