@@ -8,7 +8,6 @@ from just before the process is spawned (interpreter start-up included).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 import signal
@@ -39,6 +38,14 @@ def _corral() -> str:
     return str(Path(sys.executable).with_name("corral"))
 
 
+def _answers_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 (loopback http)
+            return bool(resp.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 def start_and_measure(data_dir: Path) -> tuple[float, float]:
     """Seconds from spawn to a 200 from /readyz, and idle RSS in MB one second later."""
     https_port, http_port = _free_port(), _free_port()
@@ -63,10 +70,8 @@ def start_and_measure(data_dir: Path) -> tuple[float, float]:
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"corral server exited with {proc.returncode}")
-            with contextlib.suppress(urllib.error.URLError, ConnectionError, OSError):
-                with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310
-                    if resp.status == 200:
-                        break
+            if _answers_ok(url):
+                break
             time.sleep(0.005)
         ready = time.perf_counter() - start
         time.sleep(1.0)
@@ -87,7 +92,7 @@ def start_and_measure(data_dir: Path) -> tuple[float, float]:
 async def _load(path: Path, keys: int) -> None:
     backend = open_backend(f"sqlite://{path}", StorageOptions(compact_interval=0))
     await backend.start()
-    value = (b'{"apiVersion":"v1","kind":"ConfigMap","data":{"k":"' + b"v" * 200 + b'"}}')
+    value = b'{"apiVersion":"v1","kind":"ConfigMap","data":{"k":"' + b"v" * 200 + b'"}}'
     batch = 2_000
     for first in range(0, keys, batch):
         await asyncio.gather(

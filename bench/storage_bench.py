@@ -55,9 +55,7 @@ async def read_rate(readers: int, keys: int = 10_000) -> float:
     """GETs per second of random existing keys with ``readers`` concurrent readers."""
     with tempfile.TemporaryDirectory(dir=_scratch()) as tmp:
         backend = await _open(Path(tmp) / "state.db")
-        await asyncio.gather(
-            *(backend.create(f"/bench/r/{i:08d}", VALUE) for i in range(keys))
-        )
+        await asyncio.gather(*(backend.create(f"/bench/r/{i:08d}", VALUE) for i in range(keys)))
         done = 0
         deadline = time.perf_counter() + WRITE_SECONDS
 
@@ -101,7 +99,9 @@ async def fanout_rate(subscribers: int = 1000, events: int = 500) -> float:
         tasks = [asyncio.create_task(subscriber()) for _ in range(subscribers)]
         await all_ready.wait()
         start = time.perf_counter()
-        await asyncio.gather(*(backend.create(f"/bench/f/{i:06d}", b"x" * 64) for i in range(events)))
+        await asyncio.gather(
+            *(backend.create(f"/bench/f/{i:06d}", b"x" * 64) for i in range(events))
+        )
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
         await backend.close()
