@@ -3,7 +3,8 @@
 Hypothesis draws creates, updates (with a right or wrong expected revision),
 deletes and compactions over a few keys; both drivers must give every op the
 same outcome, end with the same history (read back with a watch) and the same
-state at every revision still readable.
+state at every revision still readable (a whole list, a page of one, and a get
+of every key).
 """
 
 from __future__ import annotations
@@ -73,7 +74,10 @@ async def run(
         states: list[object] = []
         for revision in range(1, current + 1):
             try:
-                states.append(await backend.list("", revision=revision))
+                listed = await backend.list("", revision=revision)
+                second = await backend.list("/p/", revision=revision, limit=1, start_after="/p/a")
+                keys = [await backend.get(key, revision=revision) for key in KEYS]
+                states.append((listed, second, keys))
             except CompactedError:
                 states.append("compacted")
         return outcomes, log, states

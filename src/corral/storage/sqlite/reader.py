@@ -9,8 +9,17 @@ one snapshot; ``meta.revision`` tells the snapshot's revision.
 Connections live one per pool thread (thread-local), are opened lazily with
 ``query_only`` set, and are closed when the pool shuts down.
 
-Prefixes become key ranges, ``prefix <= name < prefix_end(prefix)``, so the
-primary key of ``current`` and the ``kv(name, id)`` index serve them.
+Prefixes become key ranges, ``prefix <= name < prefix_end(prefix)``, served by
+the primary key of ``current``.
+
+A read at an older revision R starts from ``current`` too, which still names
+every key written after R (tombstones stay there until compaction passes
+them, and compaction never passes a revision still readable). A key whose
+newest row is at or before R is read as it is; otherwise its rows are walked
+back along ``prev_revision`` (a create links to the tombstone it follows) to
+the first one at or before R; a first create after R, or a tombstone already
+compacted, means the key was absent at R. Only keys written since R take more
+than one lookup.
 """
 
 from __future__ import annotations
@@ -35,25 +44,23 @@ _BOUNDS = (
 )
 _GET = (
     "SELECT k.name, k.value, k.create_revision, k.id, k.lease FROM current AS c"
-    " JOIN kv AS k ON k.id = c.revision WHERE c.name = ?"
-)
-_GET_AT = (
-    "SELECT name, value, create_revision, id, lease, deleted FROM kv"
-    " WHERE name = ? AND id <= ? ORDER BY id DESC LIMIT 1"
+    " JOIN kv AS k ON k.id = c.revision WHERE c.name = ? AND c.deleted = 0"
 )
 _LIST = (
     "SELECT k.name, k.value, k.create_revision, k.id, k.lease FROM current AS c"
     " JOIN kv AS k ON k.id = c.revision"
-    " WHERE c.name >= ? AND c.name <> ? {upper} ORDER BY c.name LIMIT ?"
+    " WHERE c.name >= ? AND c.name <> ? {upper} AND c.deleted = 0 ORDER BY c.name LIMIT ?"
 )
-# The newest row of each key at or before revision ?3, unless it is a tombstone.
-_LIST_AT = (
-    "SELECT k.name, k.value, k.create_revision, k.id, k.lease FROM kv AS k"
-    " WHERE k.name >= ?1 AND k.name <> ?2 {upper} AND k.id <= ?3 AND k.deleted = 0"
-    " AND k.id = (SELECT MAX(o.id) FROM kv AS o WHERE o.name = k.name AND o.id <= ?3)"
-    " ORDER BY k.name LIMIT ?4"
+_NEWEST = "SELECT revision FROM current WHERE name = ?"
+# Every key in a range with its newest revision, live or not, in key order.
+_NEWEST_IN = (
+    "SELECT revision, deleted FROM current WHERE name >= ? AND name <> ? {upper} ORDER BY name"
 )
-_COUNT = "SELECT COUNT(*) FROM current WHERE name >= ? {upper}"
+_ROW = (
+    "SELECT name, value, create_revision, id, lease, created, deleted, prev_revision"
+    " FROM kv WHERE id = ?"
+)
+_COUNT = "SELECT COUNT(*) FROM current WHERE name >= ? {upper} AND deleted = 0"
 # "+name" keeps the planner on the revision range (the primary key).
 _EVENTS = (
     "SELECT id, name, created, deleted, create_revision, prev_revision, lease, value FROM kv"
@@ -69,7 +76,7 @@ def _ranged(sql: str, bound: str) -> tuple[str, str]:
 
 
 _LISTS = _ranged(_LIST, "AND c.name < ?")
-_LISTS_AT = _ranged(_LIST_AT, "AND k.name < ?5")
+_NEWEST_INS = _ranged(_NEWEST_IN, "AND name < ?")
 _COUNTS = _ranged(_COUNT, "AND name < ?")
 _EVENTS_BY = _ranged(_EVENTS, "AND +name < ?")
 
@@ -161,8 +168,8 @@ def get(conn: sqlite3.Connection, key: str, revision: int) -> KeyValue | None:
         current, compacted = bounds(conn)
         check_read_revision(revision, current, compacted)
         if revision < current:
-            row = conn.execute(_GET_AT, (key, revision)).fetchone()
-            return None if row is None or row[5] else _kv(row)
+            newest = conn.execute(_NEWEST, (key,)).fetchone()
+            return None if newest is None else _as_of(conn, newest[0], revision)
     row = conn.execute(_GET, (key,)).fetchone()
     return None if row is None else _kv(row)
 
@@ -177,21 +184,58 @@ def list_page(
     fetch = limit + 1 if limit else -1
     # One lower bound, so the index range starts at the right key.
     start = max(prefix, start_after)
+    items: list[KeyValue]
     if revision in (0, current):
         sql = _LISTS[end is not None]
         args: tuple[object, ...] = (start, start_after, fetch)
         if end is not None:
             args = (start, start_after, end, fetch)
+        items = [_kv(row) for row in conn.execute(sql, args)]
     else:
-        sql = _LISTS_AT[end is not None]
-        args = (start, start_after, revision, fetch)
-        if end is not None:
-            args = (*args, end)
-    items = [_kv(row) for row in conn.execute(sql, args)]
+        items = _list_as_of(conn, start, start_after, end, revision, fetch)
     more = bool(limit) and len(items) > limit
     if more:
         del items[limit:]
     return ListResult(items, revision or current, more)
+
+
+def _as_of(conn: sqlite3.Connection, newest: int, revision: int) -> KeyValue | None:
+    """The key whose newest row is ``newest``, as it was at ``revision`` (or None)."""
+    row = conn.execute(_ROW, (newest,)).fetchone()
+    while row[3] > revision:
+        if not row[7]:  # created after the revision, and never before: absent then
+            return None
+        row = conn.execute(_ROW, (row[7],)).fetchone()
+        if row is None:  # a create's tombstone, compacted: deleted long before
+            return None
+    return None if row[6] else _kv(row)
+
+
+def _list_as_of(
+    conn: sqlite3.Connection,
+    start: str,
+    start_after: str,
+    end: str | None,
+    revision: int,
+    fetch: int,
+) -> list[KeyValue]:
+    """Live keys of a range at an older ``revision``, at most ``fetch`` (-1: all)."""
+    args: tuple[object, ...] = (start, start_after) if end is None else (start, start_after, end)
+    items: list[KeyValue] = []
+    for newest, deleted in conn.execute(_NEWEST_INS[end is not None], args):
+        if newest <= revision:
+            if deleted:
+                continue
+            kv = _kv(conn.execute(_ROW, (newest,)).fetchone())
+        else:
+            found = _as_of(conn, newest, revision)
+            if found is None:
+                continue
+            kv = found
+        items.append(kv)
+        if len(items) == fetch:
+            break
+    return items
 
 
 def count(conn: sqlite3.Connection, prefix: str) -> tuple[int, int]:
@@ -218,7 +262,10 @@ def events_after(
     for rev, name, created, deleted, create_rev, prev, lease, value in conn.execute(
         _EVENTS_BY[end is not None], args
     ):
-        kind = EventType.CREATE if created else EventType.DELETE if deleted else EventType.UPDATE
+        if created:  # its prev_revision is the tombstone it follows, not a state
+            events.append(Event(EventType.CREATE, KeyValue(name, value, create_rev, rev, lease)))
+            continue
+        kind = EventType.DELETE if deleted else EventType.UPDATE
         events.append(Event(kind, KeyValue(name, value, create_rev, rev, lease), prev))
     if len(events) == limit:
         return events, events[-1].kv.mod_revision

@@ -4,12 +4,17 @@ Tables (schema 1):
 
 - ``kv``: the log, one row per revision, as in kine. ``id`` is the revision;
   ``created``/``deleted`` say what the write did; a delete row carries the
-  value the key had. ``lease`` is the TTL in seconds, ``ts`` the Unix time of
-  the write (for age-based compaction). ``kv(name, id)`` serves reads at older
-  revisions: the newest row of a key with ``id <= R``.
-- ``current``: one row per live key pointing at its newest revision, so get,
-  list and count at the current revision never scan history; ``expires_at``
-  is when a TTL key expires (indexed only where set).
+  value the key had; ``prev_revision`` links each row to the one it replaced
+  (a create after a delete links to the tombstone; a first create to 0).
+  ``lease`` is the TTL in seconds, ``ts`` the Unix time of the write (for
+  age-based compaction). The log has
+  no index on names: a write appends to the end of one b-tree, which is what
+  keeps group commits cheap (one random page per write, in ``current``).
+- ``current``: one row per key pointing at its newest revision — live, or a
+  tombstone (``deleted = 1``) until compaction passes it — so get, list and
+  count at the current revision never scan history, and a read at an older
+  revision starts here and walks back along ``prev_revision``;
+  ``expires_at`` is when a TTL key expires (indexed only where set).
 - ``meta``: ``datastore = 'corral'`` (the marker that this file is ours),
   ``schema_version``, ``revision`` (the newest committed revision, written in
   every commit so that a read transaction knows the revision of its snapshot,
@@ -52,10 +57,10 @@ _SCHEMA_1 = (
         ts REAL NOT NULL,
         value BLOB NOT NULL
     )""",
-    "CREATE INDEX kv_name_id ON kv (name, id)",
     """CREATE TABLE current (
         name TEXT PRIMARY KEY,
         revision INTEGER NOT NULL,
+        deleted INTEGER NOT NULL,
         expires_at REAL
     ) WITHOUT ROWID""",
     # Partial: a write without a TTL (nearly all of them) leaves it untouched.

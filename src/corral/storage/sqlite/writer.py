@@ -58,30 +58,34 @@ _VERBS = ("create", "update", "delete")
 #: expected revision is the revision to compact to.
 Op = tuple[int, str, bytes, int, int, "asyncio.Future[Any]"]
 
-_CLAIM = (
-    "INSERT INTO current (name, revision, expires_at) VALUES (?, ?, ?)"
-    " ON CONFLICT (name) DO NOTHING"
-)
+_NEWEST = "SELECT revision, deleted FROM current WHERE name = ?"
+_CLAIM = "INSERT INTO current (name, revision, deleted, expires_at) VALUES (?, ?, 0, ?)"
+_RECLAIM = "UPDATE current SET revision = ?, deleted = 0, expires_at = ? WHERE name = ?"
 _LIVE = (
     "SELECT c.revision, k.create_revision FROM current AS c"
-    " JOIN kv AS k ON k.id = c.revision WHERE c.name = ?"
+    " JOIN kv AS k ON k.id = c.revision WHERE c.name = ? AND c.deleted = 0"
 )
 _LIVE_VALUE = (
     "SELECT c.revision, k.create_revision, k.value, k.lease FROM current AS c"
-    " JOIN kv AS k ON k.id = c.revision WHERE c.name = ?"
+    " JOIN kv AS k ON k.id = c.revision WHERE c.name = ? AND c.deleted = 0"
 )
 _MOVE = "UPDATE current SET revision = ?, expires_at = ? WHERE name = ?"
-_FORGET = "DELETE FROM current WHERE name = ?"
+_BURY = "UPDATE current SET revision = ?, deleted = 1, expires_at = NULL WHERE name = ?"
 _APPEND = (
     "INSERT INTO kv (id, name, created, deleted, create_revision, prev_revision, lease, ts, value)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _SET_META = "UPDATE meta SET value = ? WHERE key = ?"
-# Compacting (lo, hi] after (.., lo] was compacted: every row older than a row
-# in (lo, hi] of the same key is superseded; then the tombstones in (lo, hi].
+# Compacting (lo, hi] after (.., lo] was compacted: every row that a row in
+# (lo, hi] replaced (its prev_revision) is superseded; then the tombstones in
+# (lo, hi] go, from `current` too where they are still the key's newest row.
 _DROP_SUPERSEDED = (
-    "DELETE FROM kv WHERE id IN (SELECT o.id FROM kv AS n"
-    " JOIN kv AS o ON o.name = n.name AND o.id < n.id WHERE n.id > ? AND n.id <= ?)"
+    "DELETE FROM kv WHERE id IN (SELECT prev_revision FROM kv"
+    " WHERE id > ? AND id <= ? AND prev_revision > 0)"
+)
+_FORGET_TOMBSTONES = (
+    "DELETE FROM current WHERE deleted = 1 AND revision > ?1 AND revision <= ?2"
+    " AND name IN (SELECT name FROM kv WHERE id > ?1 AND id <= ?2 AND deleted = 1)"
 )
 _DROP_TOMBSTONES = "DELETE FROM kv WHERE id > ? AND id <= ? AND deleted = 1"
 
@@ -221,12 +225,21 @@ class Writer:
         try:
             for kind, key, value, expected, ttl, _ in batch:
                 if kind == CREATE:
-                    execute(_CLAIM, (key, revision + 1, now + ttl if ttl else None))
-                    if not cursor.rowcount:
+                    # A create after a delete links to the tombstone, so that a
+                    # read in the past walks back through it (see reader).
+                    newest = execute(_NEWEST, (key,)).fetchone()
+                    if newest is not None and not newest[1]:
                         outcomes.append(KeyExistsError(key))
                         continue
                     revision += 1
-                    execute(_APPEND, (revision, key, 1, 0, revision, 0, ttl, now, value))
+                    expires = now + ttl if ttl else None
+                    if newest is None:
+                        tombstone = 0
+                        execute(_CLAIM, (key, revision, expires))
+                    else:
+                        tombstone = newest[0]
+                        execute(_RECLAIM, (revision, expires, key))
+                    execute(_APPEND, (revision, key, 1, 0, revision, tombstone, ttl, now, value))
                     kv = KeyValue(key, value, revision, revision, ttl)
                     events.append(Event(EventType.CREATE, kv))
                 elif kind == UPDATE:
@@ -246,13 +259,14 @@ class Writer:
                         continue
                     old, created, value, lease = row
                     revision += 1
-                    execute(_FORGET, (key,))
+                    execute(_BURY, (revision, key))
                     execute(_APPEND, (revision, key, 0, 1, created, old, lease, now, value))
                     kv = KeyValue(key, value, created, revision, lease)
                     events.append(Event(EventType.DELETE, kv, old))
                 else:
                     if expected > compacted:
                         execute(_DROP_SUPERSEDED, (compacted, expected))
+                        execute(_FORGET_TOMBSTONES, (compacted, expected))
                         execute(_DROP_TOMBSTONES, (compacted, expected))
                         execute(_SET_META, (expected, "compacted"))
                         compacted = expected
