@@ -110,6 +110,10 @@ def configure_logging(log_format: str, level: str) -> None:
         logger.handlers.clear()
         logger.propagate = True
         logger.setLevel(logging.NOTSET)
+    # uvicorn's own lifecycle lines ("Started server process", once per
+    # server) repeat what corral.cli logs; keep only its warnings and errors.
+    if level.upper() != "DEBUG":
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, UvicornAccessFields) for f in access.filters):
         access.addFilter(UvicornAccessFields())
