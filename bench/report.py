@@ -26,12 +26,28 @@ class Figure:
     name: str
     unit: str
     rounds: list[float]
-    goal: str = ""
-    met: bool | None = None
+    at_least: float | None = None
+    at_most: float | None = None
 
     @property
     def median(self) -> float:
         return statistics.median(self.rounds)
+
+    @property
+    def goal(self) -> str:
+        if self.at_least is not None:
+            return f">= {self.at_least:,g}"
+        if self.at_most is not None:
+            return f"<= {self.at_most:,g}"
+        return ""
+
+    @property
+    def met(self) -> bool | None:
+        if self.at_least is not None:
+            return self.median >= self.at_least
+        if self.at_most is not None:
+            return self.median <= self.at_most
+        return None
 
 
 @dataclass
@@ -44,17 +60,17 @@ class Run:
     machine: dict[str, str] = field(default_factory=lambda: machine())
     figures: list[Figure] = field(default_factory=list)
 
-    def add(self, figure: Figure) -> Figure:
+    def add(self, figure: Figure) -> None:
         self.figures.append(figure)
-        print(f"  {figure.name}: {figure.median:,.2f} {figure.unit} {_verdict(figure)}", flush=True)
-        return figure
+        verdict = f"(goal {figure.goal}: {_verdict(figure)})" if figure.goal else ""
+        print(f"  {figure.name}: {figure.median:,.2f} {figure.unit} {verdict}", flush=True)
 
     def write(self, name: str) -> Path:
         RESULTS.mkdir(parents=True, exist_ok=True)
         stem = f"{self.started[:10]}-{name}-{self.machine['hostname']}"
         data = asdict(self)
         for fig, raw in zip(self.figures, data["figures"], strict=True):
-            raw["median"] = fig.median
+            raw.update(median=fig.median, goal=fig.goal, met=fig.met)
         (RESULTS / f"{stem}.json").write_text(json.dumps(data, indent=2) + "\n")
         lines = [
             f"# {name} — {self.started}",

@@ -3,6 +3,7 @@
 Writes are 1 KiB values under `synchronous=FULL`, measured with 1 and with 16
 concurrent writer coroutines on a fresh file. The 16:1 ratio is what shows
 group commit working: one writer pays a full fsync per write, sixteen share it.
+Coroutines run on uvloop, the event loop `corral server` runs on.
 """
 
 from __future__ import annotations
@@ -12,13 +13,18 @@ import os
 import random
 import tempfile
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
+
+import uvloop
 
 from bench.report import Figure, Run
 from corral.storage import Backend, StorageOptions, open_backend
 
 VALUE = os.urandom(512).hex().encode()  # 1 KiB
-ROUNDS = 3
+ROUNDS = 5
+WRITERS = 16
 WRITE_SECONDS = 2.0
 OPTIONS = StorageOptions(compact_interval=0)
 
@@ -74,8 +80,16 @@ async def read_rate(readers: int, keys: int = 10_000) -> float:
         return done / elapsed
 
 
-async def fanout_rate(subscribers: int = 1000, events: int = 500) -> float:
-    """Events per second delivered in total to ``subscribers`` watchers of one prefix."""
+async def _write_fanout(backend: Backend, writer: int, events: int) -> None:
+    for i in range(writer, events, WRITERS):
+        await backend.create(f"/bench/f/{i:06d}", b"x" * 64)
+
+
+async def fanout_rate(subscribers: int = 1000, events: int = 2000) -> float:
+    """Events per second delivered in total to ``subscribers`` watchers of one prefix.
+
+    The events come from 16 concurrent writers, so in many small commits.
+    """
     with tempfile.TemporaryDirectory(dir=_scratch()) as tmp:
         backend = await _open(Path(tmp) / "state.db")
         start_rev = await backend.current_revision()
@@ -99,13 +113,18 @@ async def fanout_rate(subscribers: int = 1000, events: int = 500) -> float:
         tasks = [asyncio.create_task(subscriber()) for _ in range(subscribers)]
         await all_ready.wait()
         start = time.perf_counter()
-        await asyncio.gather(
-            *(backend.create(f"/bench/f/{i:06d}", b"x" * 64) for i in range(events))
-        )
+        await asyncio.gather(*(_write_fanout(backend, w, events) for w in range(WRITERS)))
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
         await backend.close()
         return received / elapsed
+
+
+T = TypeVar("T")
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return uvloop.run(coroutine)
 
 
 def _scratch() -> str:
@@ -121,17 +140,13 @@ def run(report: Run) -> None:
     reads: list[float] = []
     fanout: list[float] = []
     for _ in range(ROUNDS):
-        one.append(asyncio.run(write_rate(1)))
-        sixteen.append(asyncio.run(write_rate(16)))
-        reads.append(asyncio.run(read_rate(16)))
-        fanout.append(asyncio.run(fanout_rate()))
+        one.append(_run(write_rate(1)))
+        sixteen.append(_run(write_rate(16)))
+        reads.append(_run(read_rate(16)))
+        fanout.append(_run(fanout_rate()))
     report.add(Figure("sqlite creates/s, 1 writer, 1 KiB", "writes/s", one))
-    w16 = report.add(
-        Figure("sqlite creates/s, 16 writers, 1 KiB", "writes/s", sixteen, goal=">= 15,000")
-    )
-    w16.met = w16.median >= 15_000
+    report.add(Figure("sqlite creates/s, 16 writers, 1 KiB", "writes/s", sixteen, at_least=15_000))
     ratios = [s / o for s, o in zip(sixteen, one, strict=True)]
-    ratio = report.add(Figure("16-writer / 1-writer ratio", "x", ratios, goal=">= 3"))
-    ratio.met = ratio.median >= 3
+    report.add(Figure("16-writer / 1-writer ratio (per round)", "x", ratios, at_least=3))
     report.add(Figure("sqlite gets/s, 16 readers", "reads/s", reads))
     report.add(Figure("watch fan-out to 1,000 subscribers", "events/s delivered", fanout))

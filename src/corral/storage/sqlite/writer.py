@@ -59,7 +59,10 @@ _VERBS = ("create", "update", "delete")
 Op = tuple[int, str, bytes, int, int, "asyncio.Future[Any]"]
 
 _NEWEST = "SELECT revision, deleted FROM current WHERE name = ?"
-_CLAIM = "INSERT INTO current (name, revision, deleted, expires_at) VALUES (?, ?, 0, ?)"
+_CLAIM = (
+    "INSERT INTO current (name, revision, deleted, expires_at) VALUES (?, ?, 0, ?)"
+    " ON CONFLICT (name) DO NOTHING"
+)
 _RECLAIM = "UPDATE current SET revision = ?, deleted = 0, expires_at = ? WHERE name = ?"
 _LIVE = (
     "SELECT c.revision, k.create_revision FROM current AS c"
@@ -225,20 +228,20 @@ class Writer:
         try:
             for kind, key, value, expected, ttl, _ in batch:
                 if kind == CREATE:
-                    # A create after a delete links to the tombstone, so that a
+                    # The common case, a key never seen, is one statement. A
+                    # create after a delete links to the tombstone, so that a
                     # read in the past walks back through it (see reader).
-                    newest = execute(_NEWEST, (key,)).fetchone()
-                    if newest is not None and not newest[1]:
-                        outcomes.append(KeyExistsError(key))
-                        continue
-                    revision += 1
                     expires = now + ttl if ttl else None
-                    if newest is None:
-                        tombstone = 0
-                        execute(_CLAIM, (key, revision, expires))
-                    else:
+                    execute(_CLAIM, (key, revision + 1, expires))
+                    tombstone = 0
+                    if not cursor.rowcount:
+                        newest = execute(_NEWEST, (key,)).fetchone()
+                        if not newest[1]:
+                            outcomes.append(KeyExistsError(key))
+                            continue
                         tombstone = newest[0]
-                        execute(_RECLAIM, (revision, expires, key))
+                        execute(_RECLAIM, (revision + 1, expires, key))
+                    revision += 1
                     execute(_APPEND, (revision, key, 1, 0, revision, tombstone, ttl, now, value))
                     kv = KeyValue(key, value, revision, revision, ttl)
                     events.append(Event(EventType.CREATE, kv))
