@@ -81,7 +81,7 @@ class Run:
             "|---|---:|---|---|---|---|",
         ]
         for fig in self.figures:
-            rounds = ", ".join(f"{r:,.1f}" for r in fig.rounds)
+            rounds = ", ".join(f"{r:,.2f}" for r in fig.rounds)
             lines.append(
                 f"| {fig.name} | {fig.median:,.2f} | {fig.unit} | {rounds} | {fig.goal} "
                 f"| {_verdict(fig)} |"
