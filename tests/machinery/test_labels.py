@@ -418,3 +418,11 @@ def test_parse_never_fails_with_anything_but_selector_error(text: str) -> None:
     except SelectorError:
         return
     assert parse(str(selector)) == selector
+
+
+@pytest.mark.parametrize("operator", [["In"], {"op": "In"}, None, 3])
+def test_a_non_string_operator_is_a_field_error_not_a_crash(operator: object) -> None:
+    selector = {"matchExpressions": [{"key": "app", "operator": operator, "values": ["a"]}]}
+    with pytest.raises(SelectorError) as caught:
+        from_label_selector(selector, "spec.selector")
+    assert "spec.selector.matchExpressions[0].operator" in str(caught.value)

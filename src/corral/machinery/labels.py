@@ -370,7 +370,11 @@ def _expression_errors(expression: object, where: str) -> list[FieldError]:
     errors: list[FieldError] = []
     operator, key = expression.get("operator"), expression.get("key")
     values = expression.get("values") or []
-    if operator in ("In", "NotIn") and not values:
+    if operator is not None and not isinstance(operator, str):  # a list or map: unhashable
+        errors.append(
+            FieldError.type_invalid(f"{where}.operator", operator, "must be of type string")
+        )
+    elif operator in ("In", "NotIn") and not values:
         detail = "must be specified when `operator` is 'In' or 'NotIn'"
         errors.append(FieldError.required(f"{where}.values", detail))
     elif operator in ("Exists", "DoesNotExist") and values:
