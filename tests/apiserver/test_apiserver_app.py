@@ -70,7 +70,7 @@ def auth(token: str = TOKEN) -> dict[str, str]:
 
 
 def test_public_paths_are_the_health_endpoints() -> None:
-    assert set(PUBLIC_PATHS) == {"/healthz", "/livez", "/readyz"}
+    assert set(PUBLIC_PATHS) == {"/healthz", "/livez", "/readyz", "/version"}
 
 
 @pytest.mark.parametrize("path", ["/livez", "/readyz", "/healthz", "/readyz/", "/readyz/ping"])

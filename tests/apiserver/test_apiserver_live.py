@@ -39,7 +39,9 @@ def test_readyz_over_tls(server: CorralServer) -> None:
         assert response.text == "ok"
         verbose = c.get("/readyz?verbose")
     assert verbose.status_code == 200
-    assert verbose.text == "[+]ping ok\n[+]storage ok\n[+]shutdown ok\nreadyz check passed\n"
+    assert verbose.text == (
+        "[+]ping ok\n[+]storage ok\n[+]watch-cache ok\n[+]shutdown ok\nreadyz check passed\n"
+    )
 
 
 def test_livez_and_healthz(server: CorralServer) -> None:

@@ -5,7 +5,9 @@
 authentication exists yet) and end in a route. `HTTPRedirectApp` serves the
 plain-HTTP port: health probes and redirects. `HealthChecks` is the registry
 of readiness checks other packages add to; `HTTPMetrics` counts requests and
-serves ``/metrics``.
+serves ``/metrics``. `build_kube_api` builds the Kubernetes API (resource
+registry, watch caches, verb handlers, discovery) from a started backend;
+docs/apiserver.md tells how it works.
 
 Errors: this package defines none of its own. A failed request is a
 `corral.machinery.StatusError`, rendered as a Kubernetes ``Status``; any
@@ -19,6 +21,7 @@ from corral.apiserver.health import CheckFailed, HealthChecks, storage_check
 from corral.apiserver.http_app import HTTPRedirectApp
 from corral.apiserver.metrics import HTTPMetrics
 from corral.apiserver.pipeline import PUBLIC_PATHS
+from corral.apiserver.server import KubeAPIServer, build_kube_api
 
 __all__ = [
     "PUBLIC_PATHS",
@@ -27,5 +30,7 @@ __all__ = [
     "HTTPMetrics",
     "HTTPRedirectApp",
     "HealthChecks",
+    "KubeAPIServer",
+    "build_kube_api",
     "storage_check",
 ]

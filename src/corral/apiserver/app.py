@@ -3,15 +3,20 @@
 It is plain ASGI. A request is routed, then passes the filters of
 `https_filters` (authentication now; impersonation, authorization and
 admission slot in after it, in that order, as DESIGN §3 describes) and ends
-in its route's handler. Routes today: the health endpoints (public),
-``/metrics``; anything else is 404 once authenticated and 401 before.
+in its route's handler. Routes: the health endpoints and ``/version``
+(public), ``/metrics``, and the Kubernetes API under ``/api`` and ``/apis``
+(`KubeAPI`, when given); anything else is 404 once authenticated and 401
+before. After authentication, the in-flight limit (`InFlightLimit`) answers
+429 when too many requests are being served.
 """
 
 from __future__ import annotations
 
+from corral.apiserver.api import KubeAPI
 from corral.apiserver.asgi import Receive, Scope, Send, serve_lifespan
 from corral.apiserver.handling import answer
 from corral.apiserver.health import HealthChecks, health_routes
+from corral.apiserver.inflight import InFlightLimit
 from corral.apiserver.metrics import HTTPMetrics
 from corral.apiserver.pipeline import Authenticate, Filter, Route, Router, chain
 from corral.machinery.authn import Authenticator
@@ -19,22 +24,33 @@ from corral.machinery.authn import Authenticator
 
 def https_filters(authenticator: Authenticator) -> list[Filter]:
     """The filters every HTTPS request passes, in order."""
-    return [Authenticate(authenticator)]
+    return [Authenticate(authenticator), InFlightLimit()]
 
 
 class APIServerApp:
     """The ASGI app served on the HTTPS port."""
 
     def __init__(
-        self, *, authenticator: Authenticator, health: HealthChecks, metrics: HTTPMetrics
+        self,
+        *,
+        authenticator: Authenticator,
+        health: HealthChecks,
+        metrics: HTTPMetrics,
+        api: KubeAPI | None = None,
     ) -> None:
         routes = [*health_routes(health), Route("metrics", "/metrics", metrics.handle)]
+        if api is not None:
+            routes += [
+                Route("version", "/version", api.handle),
+                Route("api", "/api", api.handle, subpaths=True),
+                Route("apis", "/apis", api.handle, subpaths=True),
+            ]
         self._router = Router(routes)
         self._handler = chain(https_filters(authenticator), self._router.dispatch)
         self._metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            await answer(scope, send, self._router, self._handler, self._metrics)
+            await answer(scope, send, self._router, self._handler, self._metrics, receive)
         elif scope["type"] == "lifespan":
             await serve_lifespan(receive, send)

@@ -4,13 +4,18 @@ Corral speaks plain ASGI to uvicorn (no web framework), so the request
 pipeline stays ours and cheap. A `Request` is read from the ASGI scope
 lazily: headers are decoded into a lower-case mapping only when a filter
 asks for them, so a health probe never decodes an ``Authorization`` header.
-Responses are buffered (`Response`) and sent in one body message; streaming
-responses (watch, logs) will add their own type when they arrive.
+Responses are buffered (`Response`) and sent in one body message, or
+streamed (`StreamingResponse`, for watches): chunks are sent as they are
+produced, and the producer is cancelled as soon as the client disconnects.
+A request body is read only when a handler asks for it (`Request.body`),
+bounded by a byte limit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -37,10 +42,21 @@ NO_ROUTE = "other"
 class Request:
     """One HTTP request as the pipeline sees it."""
 
-    __slots__ = ("_headers", "_query", "method", "path", "route", "scope", "subpath", "user")
+    __slots__ = (
+        "_headers",
+        "_query",
+        "method",
+        "path",
+        "receive",
+        "route",
+        "scope",
+        "subpath",
+        "user",
+    )
 
-    def __init__(self, scope: Scope) -> None:
+    def __init__(self, scope: Scope, receive: Receive | None = None) -> None:
         self.scope = scope
+        self.receive = receive
         self.method: str = scope["method"]
         self.path: str = scope["path"]
         #: Name of the matched route (a bounded set, used as a metrics label).
@@ -72,6 +88,28 @@ class Request:
             self._query = parse_qs(raw, keep_blank_values=True)
         return self._query
 
+    async def body(self, limit: int) -> bytes | None:
+        """The whole request body, or None if it exceeds ``limit`` bytes."""
+        if self.receive is None:
+            return b""
+        declared = self.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await self.receive()
+            if message["type"] != "http.request":
+                break
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
 
 @dataclass(slots=True)
 class Response:
@@ -81,6 +119,56 @@ class Response:
     body: bytes = b""
     content_type: bytes = b"text/plain; charset=utf-8"
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class StreamingResponse:
+    """A response whose body is produced over time (a watch): sent chunk by chunk.
+
+    ``chunks`` ends when the stream is complete; it is cancelled when the
+    client goes away.
+    """
+
+    status: int
+    chunks: AsyncIterator[bytes]
+    content_type: bytes = b"application/json"
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+
+#: What a handler may return.
+AnyResponse = Response | StreamingResponse
+
+
+async def send_streaming(send: Send, receive: Receive, response: StreamingResponse) -> None:
+    """Send ``response``'s chunks until they end or the client disconnects."""
+    headers = [(b"content-type", response.content_type), *COMMON_HEADERS, *response.headers]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+
+    async def pump() -> None:
+        async for chunk in response.chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+    async def disconnected() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    pumping = asyncio.ensure_future(pump())
+    watching = asyncio.ensure_future(disconnected())
+    try:
+        await asyncio.wait([pumping, watching], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (pumping, watching):
+            task.cancel()
+        for task in (pumping, watching):
+            with contextlib.suppress(BaseException):
+                await task
+        aclose = getattr(response.chunks, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(BaseException):
+                await aclose()
+    if pumping.done() and not pumping.cancelled() and pumping.exception() is None:
+        with contextlib.suppress(OSError, RuntimeError):
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 async def send_response(send: Send, response: Response) -> None:

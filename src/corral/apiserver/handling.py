@@ -13,7 +13,16 @@ from __future__ import annotations
 import logging
 import time
 
-from corral.apiserver.asgi import Request, Scope, Send, send_response
+from corral.apiserver.asgi import (
+    AnyResponse,
+    Receive,
+    Request,
+    Scope,
+    Send,
+    StreamingResponse,
+    send_response,
+    send_streaming,
+)
 from corral.apiserver.metrics import HTTPMetrics
 from corral.apiserver.pipeline import Handler, Router
 from corral.apiserver.responses import status_response
@@ -23,18 +32,28 @@ log = logging.getLogger("corral.apiserver")
 
 
 async def answer(
-    scope: Scope, send: Send, router: Router, handler: Handler, metrics: HTTPMetrics
+    scope: Scope,
+    send: Send,
+    router: Router,
+    handler: Handler,
+    metrics: HTTPMetrics,
+    receive: Receive | None = None,
 ) -> None:
     """Answer the HTTP request in ``scope`` with ``handler`` and record it."""
     started = time.perf_counter()
-    request = Request(scope)
+    request = Request(scope, receive)
     router.match(request)
     try:
-        response = await handler(request)
+        response: AnyResponse = await handler(request)
     except StatusError as exc:
         response = status_response(exc)
     except Exception:
         log.exception("request failed", extra={"method": request.method, "route": request.route})
         response = status_response(InternalError("unexpected server error; see the server log"))
+    if isinstance(response, StreamingResponse):
+        assert receive is not None
+        metrics.observe(request.method, request.route, response.status, 0.0)
+        await send_streaming(send, receive, response)
+        return
     await send_response(send, response)
     metrics.observe(request.method, request.route, response.status, time.perf_counter() - started)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from corral.apiserver.asgi import Receive, Request, Response, Scope, Send, serve_lifespan
+from corral.apiserver.asgi import AnyResponse, Receive, Request, Scope, Send, serve_lifespan
 from corral.apiserver.handling import answer
 from corral.apiserver.health import HealthChecks, health_routes
 from corral.apiserver.metrics import HTTPMetrics
@@ -40,7 +40,7 @@ class HTTPRedirectApp:
         elif scope["type"] == "lifespan":
             await serve_lifespan(receive, send)
 
-    async def _handle(self, request: Request) -> Response:
+    async def _handle(self, request: Request) -> AnyResponse:
         if request.route in ("livez", "readyz", "healthz"):
             return await self._router.dispatch(request)
         request.route = "redirect"

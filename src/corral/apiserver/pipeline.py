@@ -8,7 +8,7 @@ A request goes through filters in a fixed order, each able to answer early
 Only authentication exists yet; the others slot into `https_filters` as
 filters built on protocols from ``corral.machinery`` (an ``Authorizer``, an
 ``Admission`` chain), in that order. A filter is any
-``async (request, next) -> Response``.
+``async (request, next) -> AnyResponse``.
 
 `PUBLIC_PATHS` is the one list of paths served without credentials.
 """
@@ -19,18 +19,18 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from corral.apiserver.asgi import Request, Response
+from corral.apiserver.asgi import AnyResponse, Request
 from corral.machinery.authn import Authenticator
 from corral.machinery.status import NotFoundError, UnauthorizedError
 
-Handler = Callable[[Request], Awaitable[Response]]
-Filter = Callable[[Request, Handler], Awaitable[Response]]
+Handler = Callable[[Request], Awaitable[AnyResponse]]
+Filter = Callable[[Request, Handler], Awaitable[AnyResponse]]
 
 #: Paths anyone may request without a token: exactly these and their
 #: ``/<check>`` sub-paths. Probes (kubelet, load balancers) carry no
-#: credentials. ``/version`` joins this list when it is built, as in
-#: Kubernetes (where it is readable by ``system:unauthenticated``).
-PUBLIC_PATHS: Final = ("/healthz", "/livez", "/readyz")
+#: credentials. ``/version`` is public as in Kubernetes (where it is
+#: readable by ``system:unauthenticated``).
+PUBLIC_PATHS: Final = ("/healthz", "/livez", "/readyz", "/version")
 
 
 def is_public(path: str) -> bool:
@@ -46,7 +46,7 @@ def chain(filters: Sequence[Filter], handler: Handler) -> Handler:
 
 
 def _bind(f: Filter, next_handler: Handler) -> Handler:
-    async def run(request: Request) -> Response:
+    async def run(request: Request) -> AnyResponse:
         return await f(request, next_handler)
 
     return run
@@ -58,7 +58,7 @@ class Authenticate:
     def __init__(self, authenticator: Authenticator) -> None:
         self._authenticator = authenticator
 
-    async def __call__(self, request: Request, next_handler: Handler) -> Response:
+    async def __call__(self, request: Request, next_handler: Handler) -> AnyResponse:
         if not is_public(request.path):
             user = await self._authenticator.authenticate(request.headers)
             if user is None:
@@ -105,7 +105,7 @@ class Router:
         if route is not None:
             request.route = route.name
 
-    async def dispatch(self, request: Request) -> Response:
+    async def dispatch(self, request: Request) -> AnyResponse:
         """The matched route's handler, or 404 NotFound."""
         route = self._by_name.get(request.route)
         if route is None:

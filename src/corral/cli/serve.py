@@ -114,9 +114,12 @@ async def _serve(
         backend = await open_storage(settings)
         try:
             components = await build_components(settings, backend, https_port)
-            if signals.stopping.is_set():
-                return 0
-            return await _run(settings, components, signals, https_sock, http_sock)
+            try:
+                if signals.stopping.is_set():
+                    return 0
+                return await _run(settings, components, signals, https_sock, http_sock)
+            finally:
+                await components.kube.stop()
         finally:
             await backend.close()
             log.info("datastore closed")
@@ -150,6 +153,8 @@ async def _run(
     if not ended_early and settings.shutdown_delay > 0:
         log.info("readiness is failing; still serving", extra={"delay": settings.shutdown_delay})
         await asyncio.sleep(settings.shutdown_delay)
+    # Open watches end now, so the servers need not wait for them.
+    await c.kube.stop()
     for server in servers:
         server.should_exit = True
     results = await asyncio.gather(*tasks, return_exceptions=True)

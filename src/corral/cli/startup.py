@@ -6,8 +6,12 @@ that leaves everything on disk as it was:
 1. open and start the datastore (unknown scheme, in use, corrupt, too new);
 2. load or create the CA and the serving certificate (`corral.pki`);
 3. issue or keep the admin token and ``admin.kubeconfig`` (`corral.auth`);
-4. build the two ASGI apps, the health registry (with the ``storage``
-   readiness check) and the metrics.
+4. build the Kubernetes API (registry, system namespaces, watch caches with
+   their ``watch-cache`` readiness check), the two ASGI apps, the health
+   registry (with the ``storage`` readiness check) and the metrics.
+
+The watch caches' event ring size may be set (for tests) with the hidden
+environment variable ``CORRAL_WATCH_CACHE_SIZE``.
 
 `open_storage` returns a started backend; the caller closes it whatever
 happens next.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -29,6 +34,8 @@ from corral.apiserver import (
     HealthChecks,
     HTTPMetrics,
     HTTPRedirectApp,
+    KubeAPIServer,
+    build_kube_api,
     storage_check,
 )
 from corral.auth import (
@@ -92,6 +99,7 @@ class Components:
     metrics: HTTPMetrics
     https_app: APIServerApp
     http_app: HTTPRedirectApp
+    kube: KubeAPIServer
 
 
 async def build_components(
@@ -123,10 +131,12 @@ async def build_components(
     health = HealthChecks()
     health.add_readiness("storage", storage_check(backend))
     metrics = HTTPMetrics()
+    kube = await build_kube_api(backend, health, ring_size=_ring_size())
     https_app = APIServerApp(
         authenticator=BootstrapTokenAuthenticator(credentials.token_hash),
         health=health,
         metrics=metrics,
+        api=kube.api,
     )
     http_app = HTTPRedirectApp(
         health=health,
@@ -134,4 +144,11 @@ async def build_components(
         https_port=https_port,
         default_host=settings.public_host,
     )
-    return Components(tls, ssl_context, renewer, credentials, health, metrics, https_app, http_app)
+    return Components(
+        tls, ssl_context, renewer, credentials, health, metrics, https_app, http_app, kube
+    )
+
+
+def _ring_size() -> int:
+    text = os.environ.get("CORRAL_WATCH_CACHE_SIZE", "")
+    return int(text) if text.isdigit() and int(text) > 0 else 1024

@@ -1,0 +1,161 @@
+"""Request bodies in, response bodies out: media types, size limit, query options.
+
+- Bodies: ``application/json`` and ``application/yaml`` (a single document),
+  at most 3 MiB (413); anything else is 415 with the accepted types listed.
+- Responses: JSON by default; YAML when Accept prefers ``application/yaml``;
+  a Table when Accept asks for ``as=Table;g=meta.k8s.io;v=v1``. An Accept
+  that allows none of these is 406.
+- ``dryRun``: only ``All`` is a valid value (400 otherwise).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import yaml
+
+from corral.apiserver.asgi import Request, Response
+from corral.machinery.status import (
+    BadRequest,
+    NotAcceptable,
+    RequestEntityTooLarge,
+    UnsupportedMediaType,
+)
+
+MAX_BODY = 3 * 1024 * 1024
+JSON = b"application/json"
+YAML = b"application/yaml"
+BODY_TYPES = ("application/json", "application/yaml")
+_SERVED = (
+    "application/json",
+    "application/yaml",
+    "application/vnd.kubernetes.protobuf",
+    "application/json;stream=watch",
+)
+
+
+def media_type(header: str) -> str:
+    """The bare media type of a Content-Type value."""
+    return header.split(";", 1)[0].strip().lower()
+
+
+async def read_raw(request: Request) -> bytes:
+    body = await request.body(MAX_BODY)
+    if body is None:
+        raise RequestEntityTooLarge(f"limit is {MAX_BODY}")
+    return body
+
+
+def parse_document(raw: bytes, content_type: str) -> Any:
+    """A JSON or YAML document; 400 if it does not parse."""
+    try:
+        if content_type == "application/yaml":
+            return yaml.safe_load(raw.decode("utf-8")) if raw.strip() else None
+        return orjson.loads(raw) if raw.strip() else None
+    except (ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the object provided is unrecognized: {_short(exc)}") from None
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+async def read_object(request: Request) -> dict[str, Any]:
+    """The request's body as an object (JSON or YAML)."""
+    ctype = media_type(request.headers.get("content-type", "application/json"))
+    if ctype not in BODY_TYPES:
+        raise UnsupportedMediaType(BODY_TYPES)
+    doc = parse_document(await read_raw(request), ctype)
+    if not isinstance(doc, dict):
+        raise BadRequest("the body of the request must be a JSON or YAML object")
+    return doc
+
+
+async def read_options(request: Request) -> dict[str, Any]:
+    """An optional DeleteOptions body ({} when empty)."""
+    raw = await read_raw(request)
+    if not raw.strip():
+        return {}
+    ctype = media_type(request.headers.get("content-type", "application/json"))
+    doc = parse_document(raw, "application/yaml" if ctype == "application/yaml" else "")
+    return doc if isinstance(doc, dict) else {}
+
+
+def query_one(request: Request, key: str, default: str = "") -> str:
+    values = request.query.get(key)
+    return values[-1] if values else default
+
+
+def query_int(request: Request, key: str, default: int = 0) -> int:
+    text = query_one(request, key)
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise BadRequest(f"invalid value for {key}: {text!r}") from None
+
+
+def dry_run(request: Request) -> bool:
+    values = request.query.get("dryRun", [])
+    for value in values:
+        if value != "All":
+            raise BadRequest(f'Invalid dryRun value: "{value}"; supported values: "All"')
+    return bool(values)
+
+
+def _accepts(request: Request) -> list[tuple[str, dict[str, str]]]:
+    out = []
+    for part in request.headers.get("accept", "").split(","):
+        pieces = [p.strip() for p in part.split(";")]
+        if not pieces[0]:
+            continue
+        params = {}
+        for piece in pieces[1:]:
+            key, _, value = piece.partition("=")
+            params[key.strip().lower()] = value.strip()
+        out.append((pieces[0].lower(), params))
+    return out
+
+
+def wants_table(request: Request) -> bool:
+    """True if Accept asks for a meta.k8s.io Table (first among what we serve)."""
+    for mtype, params in _accepts(request):
+        if params.get("as") == "Table":
+            if params.get("g") == "meta.k8s.io" and mtype == "application/json":
+                return True
+            continue
+        if mtype in _SERVED or mtype in ("*/*", "application/*"):
+            return False
+    return False
+
+
+def response_format(request: Request) -> bytes:
+    """``JSON`` or ``YAML``; 406 if Accept allows neither."""
+    accepts = _accepts(request)
+    if not accepts:
+        return JSON
+    for mtype, params in accepts:
+        if "as" in params:
+            continue
+        if mtype == "application/yaml":
+            return YAML
+        if mtype in _SERVED or mtype in ("*/*", "application/*"):
+            return JSON
+    if any("as" in params for _, params in accepts):
+        return JSON
+    raise NotAcceptable(("application/json", "application/yaml"))
+
+
+def body_response(request: Request, status: int, body: bytes) -> Response:
+    """Serve already-encoded JSON ``body`` in the negotiated format."""
+    fmt = response_format(request)
+    if fmt == YAML:
+        text = yaml.safe_dump(orjson.loads(body), sort_keys=False)
+        return Response(status, text.encode(), YAML)
+    return Response(status, body, JSON)
+
+
+def object_response(request: Request, status: int, obj: Any) -> Response:
+    return body_response(request, status, orjson.dumps(obj))

@@ -1,0 +1,86 @@
+"""CREATE, UPDATE (PUT) and DELETE: decode the body, call the store, answer.
+
+Creates answer 201 (200 for a dry run, as Kubernetes); updates 200; deletes
+200 with the deleted object or a success Status (per kind), or with the
+object still present when finalizers hold it. DELETE on a collection
+deletes every selected object and answers with the list of them.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from corral.apiserver.asgi import Response
+from corral.apiserver.handlers.context import Verb
+from corral.apiserver.handlers.io import (
+    body_response,
+    dry_run,
+    object_response,
+    read_object,
+    read_options,
+)
+from corral.apiserver.handlers.lists import list_response
+from corral.apiserver.handlers.selection import selection_from
+from corral.apiserver.store import (
+    create_object,
+    delete_object,
+    list_objects,
+    success_status,
+    update_object,
+)
+from corral.machinery.status import NotFound
+
+
+async def create(v: Verb) -> Response:
+    if v.name or v.info.subresource:
+        raise NotFound(v.rt.resource, v.name, group=v.rt.group)
+    body = await read_object(v.request)
+    dry = dry_run(v.request)
+    stored = await create_object(v.backend, v.rt, v.namespace, body, dry_run=dry)
+    return body_response(v.request, 201, stored.body)
+
+
+async def update(v: Verb) -> Response:
+    body = await read_object(v.request)
+    stored = await update_object(
+        v.backend,
+        v.rt,
+        v.namespace,
+        v.name,
+        body,
+        subresource=v.info.subresource,
+        dry_run=dry_run(v.request),
+    )
+    return body_response(v.request, 200, stored.body)
+
+
+async def delete(v: Verb) -> Response:
+    options = await read_options(v.request)
+    dry = dry_run(v.request)
+    stored, gone = await delete_object(v.backend, v.rt, v.namespace, v.name, options, dry_run=dry)
+    if gone and not v.rt.return_deleted_object:
+        return object_response(v.request, 200, success_status(v.rt, stored.obj))
+    return body_response(v.request, 200, stored.body)
+
+
+async def delete_collection(v: Verb) -> Response:
+    options = await read_options(v.request)
+    dry = dry_run(v.request)
+    selection = selection_from(v.request, v.rt)
+    page = await list_objects(
+        v.backend,
+        v.rt,
+        v.namespace,
+        predicate=None if selection.everything else selection.matches,
+    )
+    deleted = []
+    for body in page.items:
+        meta = orjson.loads(body)["metadata"]
+        try:
+            stored, _ = await delete_object(
+                v.backend, v.rt, meta.get("namespace", ""), meta["name"], options, dry_run=dry
+            )
+        except NotFound:
+            continue
+        deleted.append(stored.body)
+    return list_response(v.request, v.rt, deleted, page.revision)

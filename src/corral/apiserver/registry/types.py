@@ -1,0 +1,133 @@
+"""`ResourceType`: everything the server knows about one served resource.
+
+One record per group/version/resource decides how requests for it are
+routed (plural, namespaced), what discovery says about it (kind, verbs,
+short names, categories, subresources), where its objects are stored (the
+storage prefix) and how writes treat it (`Strategy`: defaulting and
+validation hooks, whether it has a spec that bumps ``metadata.generation``,
+whether the status subresource splits spec writes from status writes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from corral.apiserver.registry.convert import Conversion
+from corral.machinery.status import FieldError
+
+Obj = dict[str, object]
+
+#: The verbs of an ordinary resource, in discovery's (alphabetical) order.
+STANDARD_VERBS: tuple[str, ...] = (
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+)
+
+#: The verbs of a subresource such as ``status`` or ``scale``.
+SUBRESOURCE_VERBS: tuple[str, ...] = ("get", "patch", "update")
+
+
+class Strategy:
+    """Per-kind write behaviour; every hook defaults to doing nothing.
+
+    ``prepare_*`` may change the object in place (defaults, clearing fields
+    the caller may not set); ``validate_*`` return the problems found, which
+    the store answers with 422 Invalid.
+    """
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        """Default or normalise a new object before validation."""
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        """Default or normalise an updated object before validation."""
+
+    def validate_create(self, obj: Obj) -> list[FieldError]:
+        """Problems with a new object."""
+        return []
+
+    def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        """Problems with an update of ``old`` to ``new``."""
+        return []
+
+
+DEFAULT_STRATEGY = Strategy()
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceType:
+    """One served resource of one group-version."""
+
+    group: str
+    version: str
+    resource: str
+    singular: str
+    kind: str
+    namespaced: bool
+    verbs: tuple[str, ...] = STANDARD_VERBS
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    subresources: tuple[str, ...] = ()
+    #: The object has a ``spec`` (generation is kept and bumped on its changes).
+    has_spec: bool = True
+    #: Selector fields beyond metadata.name/namespace: selector name -> object path.
+    field_paths: dict[str, str] = field(default_factory=dict)
+    #: Storage resource directory when it differs (events.k8s.io events share core's).
+    storage_group: str | None = None
+    #: Name rule: "subdomain" (DNS-1123), "label" (DNS-1123 label), "label1035"
+    #: (DNS-1035 label, Services) or "path" (any path segment, RBAC).
+    name_format: str = "subdomain"
+    #: DELETE answers with the deleted object instead of a success Status.
+    return_deleted_object: bool = False
+    #: Objects expire this many seconds after their last write (0: never).
+    ttl: int = 0
+    strategy: Strategy = DEFAULT_STRATEGY
+    #: How served objects map to the stored shape (None: they are the same).
+    conversion: Conversion | None = None
+
+    @property
+    def group_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def api_version(self) -> str:
+        return self.group_version
+
+    @property
+    def list_kind(self) -> str:
+        return self.kind + "List"
+
+    @property
+    def has_status_subresource(self) -> bool:
+        return "status" in self.subresources
+
+    @property
+    def storage_prefix(self) -> str:
+        """``/registry/<group or core>/<resource>/``; every key of the type is under it."""
+        group = self.storage_group if self.storage_group is not None else self.group
+        return f"/registry/{group or 'core'}/{self.resource}/"
+
+    def key(self, namespace: str, name: str) -> str:
+        """The storage key of one object."""
+        if self.namespaced:
+            return f"{self.storage_prefix}{namespace}/{name}"
+        return f"{self.storage_prefix}{name}"
+
+    def collection_prefix(self, namespace: str) -> str:
+        """The key prefix of a list (in ``namespace``, or everywhere when it is empty)."""
+        if self.namespaced and namespace:
+            return f"{self.storage_prefix}{namespace}/"
+        return self.storage_prefix
+
+    def selectable_fields(self) -> dict[str, str]:
+        """Every field a fieldSelector may name, mapped to the path it reads."""
+        fields = {"metadata.name": "metadata.name"}
+        if self.namespaced:
+            fields["metadata.namespace"] = "metadata.namespace"
+        fields.update(self.field_paths)
+        return fields

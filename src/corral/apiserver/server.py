@@ -1,0 +1,50 @@
+"""Building the Kubernetes API from a started backend: registry, caches, routes.
+
+`build_kube_api` is what start-up calls: it makes the built-in registry,
+one watch cache per storage prefix (started at once; they list in the
+background, and the ``watch-cache`` readiness check fails until every one
+has), and the `KubeAPI` that serves ``/api`` and ``/apis``. The system
+namespaces are created here too. `stop` ends every watch (at shutdown,
+before the HTTP servers wait for open requests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from corral.apiserver.api import KubeAPI
+from corral.apiserver.bootstrap import ensure_system_namespaces
+from corral.apiserver.handlers.context import ServerParts
+from corral.apiserver.health import CheckFailed, HealthChecks
+from corral.apiserver.registry import Registry
+from corral.apiserver.watchcache import DEFAULT_RING_SIZE, WatchCaches
+from corral.storage import Backend
+
+
+@dataclass(slots=True)
+class KubeAPIServer:
+    """The API and the caches behind it."""
+
+    api: KubeAPI
+    caches: WatchCaches
+
+    async def stop(self) -> None:
+        await self.caches.stop()
+
+
+async def build_kube_api(
+    backend: Backend, health: HealthChecks, *, ring_size: int = DEFAULT_RING_SIZE
+) -> KubeAPIServer:
+    registry = Registry.builtin()
+    await ensure_system_namespaces(backend, registry)
+    caches = WatchCaches(backend, registry.storage_prefixes(), ring_size)
+    caches.start()
+
+    async def synced() -> None:
+        missing = caches.unsynced()
+        if missing:
+            raise CheckFailed(f"{len(missing)} watch caches have not listed yet")
+
+    health.add_readiness("watch-cache", synced)
+    parts = ServerParts(backend=backend, registry=registry, caches=caches)
+    return KubeAPIServer(KubeAPI(parts), caches)
