@@ -170,7 +170,7 @@ def test_table_output(http: httpx.Client) -> None:
         headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"},
     ).json()
     assert table["kind"] == "Table"
-    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Age"]
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Status", "Age"]
     assert "default" in [r["cells"][0] for r in table["rows"]]
 
 

@@ -129,7 +129,13 @@ async def test_update_conflict_and_unconditional(backend: MemoryBackend) -> None
 
 
 def deployment() -> dict[str, Any]:
-    return {"metadata": {"name": "d"}, "spec": {"replicas": 1}, "status": {"replicas": 5}}
+    labels = {"app": "d"}
+    template = {
+        "metadata": {"labels": labels},
+        "spec": {"containers": [{"name": "c", "image": "i"}]},
+    }
+    spec = {"replicas": 1, "selector": {"matchLabels": labels}, "template": template}
+    return {"metadata": {"name": "d"}, "spec": spec, "status": {"replicas": 5}}
 
 
 async def test_generation_and_status_split(backend: MemoryBackend) -> None:
@@ -266,7 +272,8 @@ async def test_terminating_namespace_survives_updates(backend: MemoryBackend) ->
         return obj
 
     await mutate_object(backend, NS, "", "n", label)
-    assert (await get_object(backend, NS, "", "n")).obj["metadata"]["labels"] == {"a": "b"}
+    labels = (await get_object(backend, NS, "", "n")).obj["metadata"]["labels"]
+    assert labels == {"a": "b", "kubernetes.io/metadata.name": "n"}
 
     def finalize(obj: dict[str, Any]) -> dict[str, Any]:
         obj["spec"]["finalizers"] = []

@@ -156,14 +156,3 @@ def test_ingress_backend_choices() -> None:
         'spec.rules[0].http.paths[2].backend: Invalid value: "": cannot set both port name & '
         "port number",
     ]
-
-
-def test_registry_hook_names_default_too() -> None:
-    strategy = strategy_for("", "secrets")
-    assert isinstance(strategy, KindStrategy)
-    created: dict[str, Any] = {"stringData": {"a": "b"}}
-    strategy.prepare_for_create(created)
-    updated: dict[str, Any] = {}
-    strategy.prepare_for_update(updated, created)
-    assert created == {"data": {"a": "Yg=="}, "type": "Opaque"}
-    assert updated == {"type": "Opaque"}

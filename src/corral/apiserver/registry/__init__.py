@@ -16,8 +16,8 @@ from corral.apiserver.registry.types import (
     SUBRESOURCE_VERBS,
     Obj,
     ResourceType,
-    Strategy,
 )
+from corral.machinery.validation import Strategy
 
 #: Subresources the generic handlers serve; others are not advertised yet.
 SERVED_SUBRESOURCES = frozenset({"status", "scale", "finalize"})

@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from corral.apiserver.registry.convert import EVENTS_V1
 from corral.apiserver.registry.types import STANDARD_VERBS, ResourceType
+from corral.machinery.validation import strategy_for
 
 _POD_FIELDS = {
     f: f
@@ -312,7 +313,12 @@ def builtin_types() -> list[ResourceType]:
         ),
     ]
     # RBAC names are path segments ("system:controller:..."), as in Kubernetes.
+    # Defaults and semantic rules per kind come from corral.machinery.validation.
     return [
-        replace(t, name_format="path") if t.group == "rbac.authorization.k8s.io" else t
+        replace(
+            t,
+            name_format="path" if t.group == "rbac.authorization.k8s.io" else t.name_format,
+            strategy=strategy_for(t.group, t.resource),
+        )
         for t in types
     ]

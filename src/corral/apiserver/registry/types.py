@@ -3,19 +3,22 @@
 One record per group/version/resource decides how requests for it are
 routed (plural, namespaced), what discovery says about it (kind, verbs,
 short names, categories, subresources), where its objects are stored (the
-storage prefix) and how writes treat it (`Strategy`: defaulting and
-validation hooks, whether it has a spec that bumps ``metadata.generation``,
-whether the status subresource splits spec writes from status writes).
+storage prefix) and how writes treat it (its `corral.machinery.validation`
+`Strategy`: defaults and semantic rules; whether it has a spec that bumps
+``metadata.generation``; whether the status subresource splits spec writes
+from status writes).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from corral.apiserver.registry.convert import Conversion
 from corral.machinery.status import FieldError
+from corral.machinery.validation import Strategy
 
-Obj = dict[str, object]
+Obj = dict[str, Any]
 
 #: The verbs of an ordinary resource, in discovery's (alphabetical) order.
 STANDARD_VERBS: tuple[str, ...] = (
@@ -33,30 +36,20 @@ STANDARD_VERBS: tuple[str, ...] = (
 SUBRESOURCE_VERBS: tuple[str, ...] = ("get", "patch", "update")
 
 
-class Strategy:
-    """Per-kind write behaviour; every hook defaults to doing nothing.
+class NoStrategy:
+    """Accepts every object as it is: the `Strategy` of a kind with no rules."""
 
-    ``prepare_*`` may change the object in place (defaults, clearing fields
-    the caller may not set); ``validate_*`` return the problems found, which
-    the store answers with 422 Invalid.
-    """
-
-    def prepare_for_create(self, obj: Obj) -> None:
-        """Default or normalise a new object before validation."""
-
-    def prepare_for_update(self, new: Obj, old: Obj) -> None:
-        """Default or normalise an updated object before validation."""
+    def default(self, obj: Obj) -> None:
+        pass
 
     def validate_create(self, obj: Obj) -> list[FieldError]:
-        """Problems with a new object."""
         return []
 
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
-        """Problems with an update of ``old`` to ``new``."""
         return []
 
 
-DEFAULT_STRATEGY = Strategy()
+DEFAULT_STRATEGY: Strategy = NoStrategy()
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,7 +111,7 @@ async def create_object(
     if rt.namespaced:
         await require_open_namespace(backend, rt, namespace, name)
     _initialise(rt, obj, meta)
-    rt.strategy.prepare_for_create(obj)
+    rt.strategy.default(obj)
     errors: list[FieldError] = []
     if not name and not prefix:
         errors.append(FieldError.required("metadata.name", "name or generateName is required"))

@@ -161,7 +161,7 @@ async def mutate_object(
         check_kind(rt, desired)
         new = _merge_update(rt, desired, current.obj, subresource)
         _keep_server_fields(rt, new, current.obj)
-        rt.strategy.prepare_for_update(new, current.obj)
+        rt.strategy.default(new)
         errors = rt.strategy.validate_update(new, current.obj)
         if errors:
             raise Invalid(rt.kind, name, errors, group=rt.group)

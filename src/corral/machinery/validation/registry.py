@@ -111,14 +111,6 @@ class KindStrategy:
     def default(self, obj: Obj) -> None:
         self.defaults(obj)
 
-    def prepare_for_create(self, obj: Obj) -> None:
-        """The same as :meth:`default`, under the API server registry's hook name."""
-        self.defaults(obj)
-
-    def prepare_for_update(self, new: Obj, old: Obj) -> None:
-        """Defaults for the new object of an update (the registry's hook name)."""
-        self.defaults(new)
-
     def validate_create(self, obj: Obj) -> list[FieldError]:
         return self._meta(obj) + self.rules(obj)
 
