@@ -4,10 +4,11 @@ It is plain ASGI. A request is routed, then passes the filters of
 `https_filters` (authentication now; impersonation, authorization and
 admission slot in after it, in that order, as DESIGN §3 describes) and ends
 in its route's handler. Routes: the health endpoints and ``/version``
-(public), ``/metrics``, and the Kubernetes API under ``/api`` and ``/apis``
-(`KubeAPI`, when given); anything else is 404 once authenticated and 401
-before. After authentication, the in-flight limit (`InFlightLimit`) answers
-429 when too many requests are being served.
+(public), ``/metrics``, the Kubernetes API under ``/api`` and ``/apis``
+(`KubeAPI`, when given) and its OpenAPI documents under ``/openapi``;
+anything else is 404 once authenticated and 401 before. After
+authentication, the in-flight limit (`InFlightLimit`) answers 429 when too
+many requests are being served.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from corral.apiserver.handling import answer
 from corral.apiserver.health import HealthChecks, health_routes
 from corral.apiserver.inflight import InFlightLimit
 from corral.apiserver.metrics import HTTPMetrics
+from corral.apiserver.openapi_routes import OpenAPIRoutes
 from corral.apiserver.pipeline import Authenticate, Filter, Route, Router, chain
 from corral.machinery.authn import Authenticator
 
@@ -37,6 +39,7 @@ class APIServerApp:
         health: HealthChecks,
         metrics: HTTPMetrics,
         api: KubeAPI | None = None,
+        openapi: OpenAPIRoutes | None = None,
     ) -> None:
         routes = [*health_routes(health), Route("metrics", "/metrics", metrics.handle)]
         if api is not None:
@@ -45,6 +48,8 @@ class APIServerApp:
                 Route("api", "/api", api.handle, subpaths=True),
                 Route("apis", "/apis", api.handle, subpaths=True),
             ]
+        if openapi is not None:
+            routes.append(Route("openapi", "/openapi", openapi.handle, subpaths=True))
         self._router = Router(routes)
         self._handler = chain(https_filters(authenticator), self._router.dispatch)
         self._metrics = metrics

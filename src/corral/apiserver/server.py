@@ -3,7 +3,8 @@
 `build_kube_api` is what start-up calls: it makes the built-in registry,
 one watch cache per storage prefix (started at once; they list in the
 background, and the ``watch-cache`` readiness check fails until every one
-has), and the `KubeAPI` that serves ``/api`` and ``/apis``. The system
+has), the `KubeAPI` that serves ``/api`` and ``/apis``, and the OpenAPI
+documents (whose schemas start loading in a background thread). The system
 namespaces are created here too. `stop` ends every watch (at shutdown,
 before the HTTP servers wait for open requests).
 """
@@ -16,8 +17,10 @@ from corral.apiserver.api import KubeAPI
 from corral.apiserver.bootstrap import ensure_system_namespaces
 from corral.apiserver.handlers.context import ServerParts
 from corral.apiserver.health import CheckFailed, HealthChecks
+from corral.apiserver.openapi_routes import OpenAPIRoutes
 from corral.apiserver.registry import Registry
 from corral.apiserver.watchcache import DEFAULT_RING_SIZE, WatchCaches
+from corral.machinery.openapi import preload_in_background
 from corral.storage import Backend
 
 
@@ -26,6 +29,7 @@ class KubeAPIServer:
     """The API and the caches behind it."""
 
     api: KubeAPI
+    openapi: OpenAPIRoutes
     caches: WatchCaches
 
     async def stop(self) -> None:
@@ -47,4 +51,5 @@ async def build_kube_api(
 
     health.add_readiness("watch-cache", synced)
     parts = ServerParts(backend=backend, registry=registry, caches=caches)
-    return KubeAPIServer(KubeAPI(parts), caches)
+    preload_in_background()  # the schemas, for validation and /openapi
+    return KubeAPIServer(KubeAPI(parts), OpenAPIRoutes(registry), caches)

@@ -137,6 +137,7 @@ async def build_components(
         health=health,
         metrics=metrics,
         api=kube.api,
+        openapi=kube.openapi,
     )
     http_app = HTTPRedirectApp(
         health=health,

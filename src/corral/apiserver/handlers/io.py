@@ -6,6 +6,8 @@
   a Table when Accept asks for ``as=Table;g=meta.k8s.io;v=v1``. An Accept
   that allows none of these is 406.
 - ``dryRun``: only ``All`` is a valid value (400 otherwise).
+- Creates and updates are checked against the kind's OpenAPI schema, with
+  ``fieldValidation`` deciding what unknown and duplicate fields do.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import orjson
 import yaml
 
 from corral.apiserver.asgi import Request, Response
+from corral.machinery.openapi import GVK, Intake, decode_and_check, parse_field_validation
 from corral.machinery.status import (
     BadRequest,
     NotAcceptable,
@@ -61,11 +64,38 @@ def _short(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-async def read_object(request: Request) -> dict[str, Any]:
-    """The request's body as an object (JSON or YAML)."""
+def body_media_type(request: Request) -> str:
+    """The request body's media type; 415 unless it is JSON or YAML."""
     ctype = media_type(request.headers.get("content-type", "application/json"))
     if ctype not in BODY_TYPES:
         raise UnsupportedMediaType(BODY_TYPES)
+    return ctype
+
+
+async def read_checked_object(request: Request, gvk: GVK) -> Intake:
+    """The body of a create or update, checked against the kind's schema.
+
+    Schema errors are 422 Invalid; unknown and duplicate fields follow the
+    request's ``fieldValidation`` (Strict: 400, Warn: warnings, Ignore: none),
+    and unknown fields are dropped, as kube-apiserver does.
+    """
+    ctype = body_media_type(request)
+    directive = parse_field_validation(query_one(request, "fieldValidation") or None)
+    raw = await read_raw(request)
+    return decode_and_check(raw, gvk, directive, yaml_body=ctype == "application/yaml")
+
+
+def with_warnings(response: Response, warnings: list[str]) -> Response:
+    """``response`` with one ``Warning: 299 - "…"`` header per warning."""
+    for text in warnings:
+        quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+        response.headers.append((b"warning", f'299 - "{quoted}"'.encode()))
+    return response
+
+
+async def read_object(request: Request) -> dict[str, Any]:
+    """The request's body as an object (JSON or YAML)."""
+    ctype = body_media_type(request)
     doc = parse_document(await read_raw(request), ctype)
     if not isinstance(doc, dict):
         raise BadRequest("the body of the request must be a JSON or YAML object")

@@ -2,7 +2,9 @@
 
 The patch is applied to the current object (with its resourceVersion), and
 the result is stored through the same path as a PUT (`mutate_object`): the
-status split, generation and validation apply, and a lost race is retried
+status split, generation and validation apply (the patched object is
+checked against the schema, and ``fieldValidation`` applies to the unknown
+fields it has, as for a PUT), and a lost race is retried
 unless the patch itself set ``metadata.resourceVersion``. Strategic merge
 patch uses the built-in patch metadata. Server-side apply
 (``application/apply-patch+yaml``) is not supported yet: 415.
@@ -19,9 +21,12 @@ from corral.apiserver.handlers.io import (
     dry_run,
     media_type,
     parse_document,
+    query_one,
     read_raw,
+    with_warnings,
 )
 from corral.apiserver.store import mutate_object
+from corral.machinery.openapi import check_object, parse_field_validation
 from corral.machinery.patch import (
     InvalidPatchError,
     PatchError,
@@ -73,16 +78,25 @@ def apply_patch(v: Verb, ctype: str, doc: Any, target: dict[str, Any]) -> dict[s
 
 async def patch(v: Verb) -> Response:
     ctype, doc = await read_patch(v)
+    directive = parse_field_validation(query_one(v.request, "fieldValidation") or None)
+    warnings: list[str] = []
+
+    def patched(current: dict[str, Any]) -> dict[str, Any]:
+        result = apply_patch(v, ctype, doc, current)
+        # The result is checked like a PUT's body (it may be retried: keep the last).
+        warnings[:] = check_object(result, v.rt.gvk, directive).warnings
+        return result
+
     stored = await mutate_object(
         v.backend,
         v.rt,
         v.namespace,
         v.name,
-        lambda current: apply_patch(v, ctype, doc, current),
+        patched,
         subresource=v.info.subresource,
         dry_run=dry_run(v.request),
     )
-    return body_response(v.request, 200, stored.body)
+    return with_warnings(body_response(v.request, 200, stored.body), warnings)
 
 
 def _patch_sets_rv(doc: Any) -> bool:

@@ -16,8 +16,9 @@ from corral.apiserver.handlers.io import (
     body_response,
     dry_run,
     object_response,
-    read_object,
+    read_checked_object,
     read_options,
+    with_warnings,
 )
 from corral.apiserver.handlers.lists import list_response
 from corral.apiserver.handlers.selection import selection_from
@@ -34,24 +35,24 @@ from corral.machinery.status import NotFound
 async def create(v: Verb) -> Response:
     if v.name or v.info.subresource:
         raise NotFound(v.rt.resource, v.name, group=v.rt.group)
-    body = await read_object(v.request)
+    intake = await read_checked_object(v.request, v.rt.gvk)
     dry = dry_run(v.request)
-    stored = await create_object(v.backend, v.rt, v.namespace, body, dry_run=dry)
-    return body_response(v.request, 201, stored.body)
+    stored = await create_object(v.backend, v.rt, v.namespace, intake.obj, dry_run=dry)
+    return with_warnings(body_response(v.request, 201, stored.body), intake.warnings)
 
 
 async def update(v: Verb) -> Response:
-    body = await read_object(v.request)
+    intake = await read_checked_object(v.request, v.rt.gvk)
     stored = await update_object(
         v.backend,
         v.rt,
         v.namespace,
         v.name,
-        body,
+        intake.obj,
         subresource=v.info.subresource,
         dry_run=dry_run(v.request),
     )
-    return body_response(v.request, 200, stored.body)
+    return with_warnings(body_response(v.request, 200, stored.body), intake.warnings)
 
 
 async def delete(v: Verb) -> Response:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corral.apiserver.registry.convert import Conversion
+from corral.machinery.openapi import GVK
 from corral.machinery.status import FieldError
 from corral.machinery.validation import Strategy
 
@@ -82,6 +83,10 @@ class ResourceType:
     strategy: Strategy = DEFAULT_STRATEGY
     #: How served objects map to the stored shape (None: they are the same).
     conversion: Conversion | None = None
+
+    @property
+    def gvk(self) -> GVK:
+        return GVK(self.group, self.version, self.kind)
 
     @property
     def group_version(self) -> str:

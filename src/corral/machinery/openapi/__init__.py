@@ -44,7 +44,7 @@ from corral.machinery.openapi.field_validation import (
     decoding_context,
     parse_field_validation,
 )
-from corral.machinery.openapi.intake import Intake, decode_and_check
+from corral.machinery.openapi.intake import Intake, check_object, decode_and_check
 from corral.machinery.openapi.protobuf import PROTOBUF_ACCEPT_TYPES, PROTOBUF_CONTENT_TYPE
 from corral.machinery.openapi.publisher import (
     Document,
@@ -74,6 +74,7 @@ __all__ = [
     "Validator",
     "apply_field_validation",
     "builtin_definitions",
+    "check_object",
     "decode_and_check",
     "decoding_context",
     "definition_name",

@@ -6,12 +6,13 @@ unless the request said ``fieldValidation=Ignore``), check it against the
 kind's schema (a wrong type or a missing required field fails the request
 with 422 Invalid naming each field), drop the fields the schema does not know,
 and let ``fieldValidation`` turn unknown and duplicate fields into a 400
-(Strict) or warnings (Warn). :func:`decode_and_check` does exactly that.
+(Strict) or warnings (Warn). :func:`decode_and_check` does exactly that;
+:func:`check_object` does the steps after parsing, for a patch's result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,13 +74,34 @@ def decode_and_check(
         raise BadRequest(
             f"{decoding_context(gvk.kind, gvk.version)}: the body must be a JSON or YAML object"
         )
+    return check_object(
+        obj,
+        gvk,
+        directive,
+        duplicates=decoded.duplicate_fields,
+        schema=schema,
+        definitions=definitions,
+    )
+
+
+def check_object(
+    obj: dict[str, Any],
+    gvk: GVK,
+    directive: FieldValidation = FieldValidation.WARN,
+    *,
+    duplicates: Sequence[str] = (),
+    schema: Mapping[str, Any] | None = None,
+    definitions: Definitions | None = None,
+) -> Intake:
+    """Check an already parsed object (a patch's result) as `decode_and_check` does.
+
+    Unknown fields are removed from ``obj`` in place.
+    """
     result = validate(obj, gvk, schema=schema, definitions=definitions, prune=True)
     if result.errors:
         metadata = obj.get("metadata")
         name = metadata.get("name", "") if isinstance(metadata, dict) else ""
         raise Invalid(gvk.kind, str(name or ""), result.errors, group=gvk.group)
     context = decoding_context(gvk.kind, gvk.version) if schema is None else ""
-    warnings = apply_field_validation(
-        directive, result.unknown_fields, decoded.duplicate_fields, context=context
-    )
+    warnings = apply_field_validation(directive, result.unknown_fields, duplicates, context=context)
     return Intake(obj, warnings)
