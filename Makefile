@@ -44,6 +44,7 @@ test: $(VENV)/.synced-test system-packages
 	$(VENV)/bin/pytest
 
 bench: $(VENV)/.synced-test
+	@scripts/ensure-system-packages.sh scripts/bench-packages.txt
 	$(VENV)/bin/python -m bench
 
 clean:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import startup_bench, storage_bench
+from bench import api_bench, startup_bench, storage_bench
 from bench.report import Run
 
-SUITES = {"storage": storage_bench.run, "startup": startup_bench.run}
+SUITES = {
+    "storage": storage_bench.run,
+    "startup": startup_bench.run,
+    "api": api_bench.run,
+}
 
 
 def main(argv: list[str]) -> None:

@@ -59,6 +59,7 @@ class Run:
     )
     machine: dict[str, str] = field(default_factory=lambda: machine())
     figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def add(self, figure: Figure) -> None:
         self.figures.append(figure)
@@ -86,6 +87,7 @@ class Run:
                 f"| {fig.name} | {fig.median:,.2f} | {fig.unit} | {rounds} | {fig.goal} "
                 f"| {_verdict(fig)} |"
             )
+        lines.extend(["", *self.notes] if self.notes else [])
         path = RESULTS / f"{stem}.md"
         path.write_text("\n".join(lines) + "\n")
         return path
