@@ -48,6 +48,10 @@ class KubeAPI:
         self.parts = parts
         self.discovery = Discovery(parts.registry)
 
+    def refresh_discovery(self) -> None:
+        """Rebuild the discovery documents (the registry changed: a CRD)."""
+        self.discovery = Discovery(self.parts.registry)
+
     async def handle(self, request: Request) -> AnyResponse:
         if request.path.rstrip("/") == "/version":
             if request.method not in ("GET", "HEAD"):

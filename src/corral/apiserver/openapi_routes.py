@@ -6,18 +6,23 @@ that the server validates fields, and for ``explain``), and falls back to
 `corral.machinery.openapi` from the registry's resource types, once, on the
 first request that needs them (in a worker thread: building takes tens of
 milliseconds, which the start-up path and the event loop should not pay),
-and rebuilt when `refresh` is called (CRDs, later). Each is served with its
+and rebuilt on the next request after `refresh` (the CRD controller calls it
+when the served CRDs change; their versions' schemas are added). Each is served with its
 ETag; a matching ``If-None-Match`` gets 304.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 from corral.apiserver.asgi import Request, Response
 from corral.apiserver.registry import Registry, ResourceType
 from corral.machinery.openapi import (
+    GVK,
     PROTOBUF_ACCEPT_TYPES,
     PROTOBUF_CONTENT_TYPE,
     Document,
@@ -29,6 +34,7 @@ from corral.machinery.openapi import (
 )
 from corral.machinery.status import MethodNotAllowedError, NotFoundError
 
+Schema = Mapping[str, Any]
 V2 = "/openapi/v2"
 V3 = "/openapi/v3"
 
@@ -50,7 +56,8 @@ class OpenAPIRoutes:
     def __init__(self, registry: Registry) -> None:
         self._registry = registry
         self._publisher = OpenAPIPublisher()
-        self._ready: asyncio.Task[None] | None = None
+        self._ready: asyncio.Future[None] | None = None
+        self._last: asyncio.Future[None] | None = None
 
     def refresh(self) -> None:
         """Describe the registry's types afresh (documents are rebuilt on demand)."""
@@ -58,13 +65,32 @@ class OpenAPIRoutes:
 
     async def _publisher_ready(self) -> OpenAPIPublisher:
         if self._ready is None:
-            types = [served(rt) for rt in self._registry.types()]
-            self._ready = asyncio.ensure_future(asyncio.to_thread(self._build, types))
+            rts = self._registry.types()
+            types = [served(rt) for rt in rts]
+            schemas = {
+                rt.gvk: rt.custom.schema
+                for rt in rts
+                if rt.custom is not None and rt.custom.schema is not None
+            }
+            build = self._build_after(self._last, types, schemas)
+            self._ready = self._last = asyncio.ensure_future(build)
         await asyncio.shield(self._ready)
         return self._publisher
 
-    def _build(self, types: list[ServedResource]) -> None:
-        self._publisher.update(types)
+    async def _build_after(
+        self,
+        previous: asyncio.Future[None] | None,
+        types: list[ServedResource],
+        schemas: Mapping[GVK, Schema],
+    ) -> None:
+        # Builds run one after another, so an older one never finishes last.
+        if previous is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(previous)
+        await asyncio.to_thread(self._build, types, schemas)
+
+    def _build(self, types: list[ServedResource], schemas: Mapping[GVK, Schema]) -> None:
+        self._publisher.update(types, extra_schemas=schemas)
         self._publisher.v3_index()
         self._publisher.v2()
 

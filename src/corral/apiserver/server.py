@@ -4,9 +4,12 @@
 one watch cache per storage prefix (started at once; they list in the
 background, and the ``watch-cache`` readiness check fails until every one
 has), the `KubeAPI` that serves ``/api`` and ``/apis``, and the OpenAPI
-documents (whose schemas start loading in a background thread). The system
-namespaces are created here too. `stop` ends every watch (at shutdown,
-before the HTTP servers wait for open requests).
+documents (whose schemas start loading in a background thread), and the
+CRD controller, which serves every stored CRD (readiness check
+``crd-informer-synced`` fails until the CRDs stored at start-up are served)
+and rebuilds discovery and OpenAPI when they change. The system namespaces
+are created here too. `stop` ends the controller and every watch (at
+shutdown, before the HTTP servers wait for open requests).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 
 from corral.apiserver.api import KubeAPI
 from corral.apiserver.bootstrap import ensure_system_namespaces
+from corral.apiserver.crds import CRDController
 from corral.apiserver.handlers.context import ServerParts
 from corral.apiserver.health import CheckFailed, HealthChecks
 from corral.apiserver.openapi_routes import OpenAPIRoutes
@@ -31,8 +35,10 @@ class KubeAPIServer:
     api: KubeAPI
     openapi: OpenAPIRoutes
     caches: WatchCaches
+    crds: CRDController
 
     async def stop(self) -> None:
+        await self.crds.stop()
         await self.caches.stop()
 
 
@@ -52,4 +58,19 @@ async def build_kube_api(
     health.add_readiness("watch-cache", synced)
     parts = ServerParts(backend=backend, registry=registry, caches=caches)
     preload_in_background()  # the schemas, for validation and /openapi
-    return KubeAPIServer(KubeAPI(parts), OpenAPIRoutes(registry), caches)
+    api = KubeAPI(parts)
+    openapi = OpenAPIRoutes(registry)
+
+    def registry_changed() -> None:
+        api.refresh_discovery()
+        openapi.refresh()
+
+    crds = CRDController(backend, registry, caches, registry_changed)
+    crds.start()
+
+    async def crds_synced() -> None:
+        if not crds.synced.is_set():
+            raise CheckFailed("the stored CustomResourceDefinitions are not served yet")
+
+    health.add_readiness("crd-informer-synced", crds_synced)
+    return KubeAPIServer(api, openapi, caches, crds)

@@ -2,8 +2,9 @@
 
 kubectl asks the server to render the rows of ``kubectl get``. The columns of
 each built-in kind, and Kubernetes' default table (name and creation time) for
-any other, come from `corral.machinery.printers`; this module is where the
-API server meets them, and turns a bad ``includeObject`` into 400 BadRequest.
+any other, come from `corral.machinery.printers`; custom resources get the
+columns of their CRD version's ``additionalPrinterColumns``. This module is
+where the API server meets them, and turns a bad ``includeObject`` into 400 BadRequest.
 The caller sets the Table's list metadata.
 """
 
@@ -23,6 +24,13 @@ def to_table(
 ) -> dict[str, Any]:
     """The Table of ``objects`` of ``rt``, with ``includeObject`` applied."""
     try:
+        if rt.custom is not None:
+            return printers.crd_table(
+                rt.custom.printer_columns,
+                objects,
+                now=datetime.now(UTC),
+                include_object=include_object,
+            )
         return printers.to_table(
             rt.group, rt.resource, objects, now=datetime.now(UTC), include_object=include_object
         )

@@ -15,6 +15,7 @@ revision. It keeps:
 Each watcher gets a bounded queue; one that does not keep up is closed (the
 client re-watches), so a slow client never holds memory. If the backend cuts
 the cache's own feed off, the cache re-lists and closes its watchers.
+`WatchCaches` holds them all; served CRDs add and remove theirs at run time.
 """
 
 from __future__ import annotations
@@ -224,17 +225,36 @@ class WatchCaches:
     def __init__(
         self, backend: Backend, prefixes: list[str], ring_size: int = DEFAULT_RING_SIZE
     ) -> None:
+        self._backend = backend
+        self._ring_size = ring_size
         self._caches = {p: WatchCache(backend, p, ring_size) for p in prefixes}
 
     def __getitem__(self, prefix: str) -> WatchCache:
         return self._caches[prefix]
 
+    def __contains__(self, prefix: object) -> bool:
+        return prefix in self._caches
+
     def start(self) -> None:
         for cache in self._caches.values():
             cache.start()
 
+    def add(self, prefix: str) -> WatchCache:
+        """Start a cache for ``prefix`` (a served CRD) unless there is one."""
+        cache = self._caches.get(prefix)
+        if cache is None:
+            cache = self._caches[prefix] = WatchCache(self._backend, prefix, self._ring_size)
+            cache.start()
+        return cache
+
+    async def remove(self, prefix: str) -> None:
+        """Stop and forget the cache of ``prefix`` (its watches end)."""
+        cache = self._caches.pop(prefix, None)
+        if cache is not None:
+            await cache.stop()
+
     async def stop(self) -> None:
-        await asyncio.gather(*(c.stop() for c in self._caches.values()))
+        await asyncio.gather(*(c.stop() for c in list(self._caches.values())))
 
     def unsynced(self) -> list[str]:
         return [p for p, c in self._caches.items() if not c.synced.is_set()]

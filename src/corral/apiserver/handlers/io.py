@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -72,8 +73,12 @@ def body_media_type(request: Request) -> str:
     return ctype
 
 
-async def read_checked_object(request: Request, gvk: GVK) -> Intake:
+async def read_checked_object(
+    request: Request, gvk: GVK, schema: Mapping[str, Any] | None = None
+) -> Intake:
     """The body of a create or update, checked against the kind's schema.
+
+    ``schema`` is a custom resource version's ``openAPIV3Schema``.
 
     Schema errors are 422 Invalid; unknown and duplicate fields follow the
     request's ``fieldValidation`` (Strict: 400, Warn: warnings, Ignore: none),
@@ -82,7 +87,9 @@ async def read_checked_object(request: Request, gvk: GVK) -> Intake:
     ctype = body_media_type(request)
     directive = parse_field_validation(query_one(request, "fieldValidation") or None)
     raw = await read_raw(request)
-    return decode_and_check(raw, gvk, directive, yaml_body=ctype == "application/yaml")
+    return decode_and_check(
+        raw, gvk, directive, yaml_body=ctype == "application/yaml", schema=schema
+    )
 
 
 def with_warnings(response: Response, warnings: list[str]) -> Response:

@@ -6,7 +6,9 @@ status split, generation and validation apply (the patched object is
 checked against the schema, and ``fieldValidation`` applies to the unknown
 fields it has, as for a PUT), and a lost race is retried
 unless the patch itself set ``metadata.resourceVersion``. Strategic merge
-patch uses the built-in patch metadata. Server-side apply
+patch uses the built-in patch metadata; custom resources have none, so it is
+415 for them, as in Kubernetes (their result is checked against the CRD
+version's schema). Server-side apply
 (``application/apply-patch+yaml``) is not supported yet: 415.
 """
 
@@ -45,8 +47,9 @@ PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH)
 async def read_patch(v: Verb) -> tuple[str, Any]:
     """The patch type and document of the request (415 / 400 when unusable)."""
     ctype = media_type(v.request.headers.get("content-type", ""))
-    if ctype not in PATCH_TYPES:
-        raise UnsupportedMediaType(PATCH_TYPES)
+    allowed = PATCH_TYPES if v.rt.custom is None else (JSON_PATCH, MERGE_PATCH)
+    if ctype not in allowed:
+        raise UnsupportedMediaType(allowed)
     doc = parse_document(await read_raw(v.request), "")
     if doc is None:
         raise BadRequest("the patch body is empty")
@@ -84,7 +87,10 @@ async def patch(v: Verb) -> Response:
     def patched(current: dict[str, Any]) -> dict[str, Any]:
         result = apply_patch(v, ctype, doc, current)
         # The result is checked like a PUT's body (it may be retried: keep the last).
-        warnings[:] = check_object(result, v.rt.gvk, directive).warnings
+        schema = v.rt.custom.schema if v.rt.custom is not None else None
+        warnings[:] = check_object(result, v.rt.gvk, directive, schema=schema).warnings
+        if v.rt.custom is not None:
+            warnings.extend(v.rt.custom.write_warnings)
         return result
 
     stored = await mutate_object(

@@ -4,13 +4,20 @@ Creates answer 201 (200 for a dry run, as Kubernetes); updates 200; deletes
 200 with the deleted object or a success Status (per kind), or with the
 object still present when finalizers hold it. DELETE on a collection
 deletes every selected object and answers with the list of them.
+
+Custom resources are checked against their version's schema, and writes
+to them carry the version's warnings (rules the server does not enforce).
+Deleting a CRD first gives it the cleanup finalizer (`corral.apiserver.crds`).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 from corral.apiserver.asgi import Response
+from corral.apiserver.crds import CRD_GROUP, CRD_RESOURCE, add_cleanup_finalizer, wait_until_served
 from corral.apiserver.handlers.context import Verb
 from corral.apiserver.handlers.io import (
     body_response,
@@ -22,6 +29,7 @@ from corral.apiserver.handlers.io import (
 )
 from corral.apiserver.handlers.lists import list_response
 from corral.apiserver.handlers.selection import selection_from
+from corral.apiserver.registry import ResourceType
 from corral.apiserver.store import (
     create_object,
     delete_object,
@@ -29,20 +37,42 @@ from corral.apiserver.store import (
     success_status,
     update_object,
 )
+from corral.machinery.openapi import Intake
 from corral.machinery.status import NotFound
+
+
+def _is_crd(rt: ResourceType) -> bool:
+    return rt.group == CRD_GROUP and rt.resource == CRD_RESOURCE
+
+
+def _schema(rt: ResourceType) -> Any:
+    return rt.custom.schema if rt.custom is not None else None
+
+
+def write_warnings(rt: ResourceType, intake_warnings: list[str]) -> list[str]:
+    """The warnings of a write: the body's, then the custom resource version's."""
+    extra = list(rt.custom.write_warnings) if rt.custom is not None else []
+    return intake_warnings + extra
+
+
+async def _intake(v: Verb) -> Intake:
+    return await read_checked_object(v.request, v.rt.gvk, _schema(v.rt))
 
 
 async def create(v: Verb) -> Response:
     if v.name or v.info.subresource:
         raise NotFound(v.rt.resource, v.name, group=v.rt.group)
-    intake = await read_checked_object(v.request, v.rt.gvk)
+    intake = await _intake(v)
     dry = dry_run(v.request)
     stored = await create_object(v.backend, v.rt, v.namespace, intake.obj, dry_run=dry)
-    return with_warnings(body_response(v.request, 201, stored.body), intake.warnings)
+    if _is_crd(v.rt) and not dry:
+        await wait_until_served(v.parts.registry, stored.obj["metadata"]["name"])
+    warnings = write_warnings(v.rt, intake.warnings)
+    return with_warnings(body_response(v.request, 201, stored.body), warnings)
 
 
 async def update(v: Verb) -> Response:
-    intake = await read_checked_object(v.request, v.rt.gvk)
+    intake = await _intake(v)
     stored = await update_object(
         v.backend,
         v.rt,
@@ -52,12 +82,15 @@ async def update(v: Verb) -> Response:
         subresource=v.info.subresource,
         dry_run=dry_run(v.request),
     )
-    return with_warnings(body_response(v.request, 200, stored.body), intake.warnings)
+    warnings = write_warnings(v.rt, intake.warnings)
+    return with_warnings(body_response(v.request, 200, stored.body), warnings)
 
 
 async def delete(v: Verb) -> Response:
     options = await read_options(v.request)
     dry = dry_run(v.request)
+    if _is_crd(v.rt) and not dry:
+        options = await add_cleanup_finalizer(v.backend, v.rt, v.name, options)
     stored, gone = await delete_object(v.backend, v.rt, v.namespace, v.name, options, dry_run=dry)
     if gone and not v.rt.return_deleted_object:
         return object_response(v.request, 200, success_status(v.rt, stored.obj))
@@ -78,8 +111,11 @@ async def delete_collection(v: Verb) -> Response:
     for body in page.items:
         meta = orjson.loads(body)["metadata"]
         try:
+            item_options = options
+            if _is_crd(v.rt) and not dry:
+                item_options = await add_cleanup_finalizer(v.backend, v.rt, meta["name"], options)
             stored, _ = await delete_object(
-                v.backend, v.rt, meta.get("namespace", ""), meta["name"], options, dry_run=dry
+                v.backend, v.rt, meta.get("namespace", ""), meta["name"], item_options, dry_run=dry
             )
         except NotFound:
             continue

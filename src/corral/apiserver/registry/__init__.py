@@ -2,11 +2,17 @@
 
 `Registry` indexes `ResourceType` records by group/version/resource (the
 request path) and groups them for discovery. Built-in kinds come from
-`builtin_types`; CRDs will add records here later.
+`builtin_types`; each served CRD adds one record per served version
+(`set_custom`) and takes them away again (`remove_custom`), so the registry
+changes at run time: callers look types up per request and never keep the
+list. Within a group, CRD versions are listed by Kubernetes' version
+priority (GA before beta before alpha, higher numbers first), which also
+decides the preferred version.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from corral.apiserver.registry.builtin import builtin_types
@@ -14,6 +20,7 @@ from corral.apiserver.registry.types import (
     DEFAULT_STRATEGY,
     STANDARD_VERBS,
     SUBRESOURCE_VERBS,
+    CustomInfo,
     Obj,
     ResourceType,
 )
@@ -34,8 +41,33 @@ class Registry:
     """Served resource types, by path and by group."""
 
     def __init__(self, types: Iterable[ResourceType]) -> None:
-        self._types: list[ResourceType] = list(types)
+        self._builtin: list[ResourceType] = list(types)
+        self._custom: dict[str, list[ResourceType]] = {}
+        self._types: list[ResourceType] = []
+        self._by_gvr: dict[tuple[str, str, str], ResourceType] = {}
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        custom = [t for types in self._custom.values() for t in types]
+        custom.sort(key=lambda t: (t.group, version_priority(t.version), t.resource))
+        self._types = self._builtin + custom
         self._by_gvr = {(t.group, t.version, t.resource): t for t in self._types}
+
+    def set_custom(self, crd_name: str, types: Iterable[ResourceType]) -> None:
+        """Serve ``types`` for CRD ``crd_name`` (replacing what it served before)."""
+        self._custom[crd_name] = list(types)
+        self._rebuild()
+
+    def remove_custom(self, crd_name: str) -> None:
+        """Stop serving CRD ``crd_name``."""
+        if self._custom.pop(crd_name, None) is not None:
+            self._rebuild()
+
+    def custom(self, crd_name: str) -> list[ResourceType]:
+        return list(self._custom.get(crd_name, ()))
+
+    def builtin_types(self) -> list[ResourceType]:
+        return list(self._builtin)
 
     @classmethod
     def builtin(cls) -> Registry:
@@ -64,14 +96,29 @@ class Registry:
         return list(dict.fromkeys(t.storage_prefix for t in self._types))
 
 
+_VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
+
+
+def version_priority(version: str) -> tuple[int, int, int, str]:
+    """Sort key: v2 < v1 < v1beta2 < v1beta1 < v1alpha1 < others (alphabetical)."""
+    match = _VERSION.match(version)
+    if match is None:
+        return (3, 0, 0, version)
+    major, stage, minor = match.groups()
+    rank = {None: 0, "beta": 1, "alpha": 2}[stage]
+    return (rank, -int(major), -int(minor or 0), version)
+
+
 __all__ = [
     "DEFAULT_STRATEGY",
     "SERVED_SUBRESOURCES",
     "STANDARD_VERBS",
     "SUBRESOURCE_VERBS",
     "SUBRESOURCE_VERB_TABLE",
+    "CustomInfo",
     "Obj",
     "Registry",
     "ResourceType",
     "Strategy",
+    "version_priority",
 ]

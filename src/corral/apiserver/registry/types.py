@@ -11,6 +11,7 @@ from status writes).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,23 @@ DEFAULT_STRATEGY: Strategy = NoStrategy()
 
 
 @dataclass(frozen=True, slots=True)
+class CustomInfo:
+    """What a served CRD version adds to its `ResourceType` (see `corral.apiserver.crds`)."""
+
+    #: The CRD's ``metadata.name`` (``<plural>.<group>``).
+    crd_name: str
+    list_kind: str = ""
+    #: The version's ``openAPIV3Schema`` (structural); None: anything goes.
+    schema: Mapping[str, Any] | None = None
+    printer_columns: tuple[Mapping[str, Any], ...] = ()
+    spec_replicas_path: str = ""
+    status_replicas_path: str = ""
+    label_selector_path: str = ""
+    #: Warnings sent with every write (rules that are not enforced).
+    write_warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ResourceType:
     """One served resource of one group-version."""
 
@@ -83,6 +101,8 @@ class ResourceType:
     strategy: Strategy = DEFAULT_STRATEGY
     #: How served objects map to the stored shape (None: they are the same).
     conversion: Conversion | None = None
+    #: Set for a custom resource (a served CRD version).
+    custom: CustomInfo | None = None
 
     @property
     def gvk(self) -> GVK:
@@ -98,6 +118,8 @@ class ResourceType:
 
     @property
     def list_kind(self) -> str:
+        if self.custom is not None and self.custom.list_kind:
+            return self.custom.list_kind
         return self.kind + "List"
 
     @property

@@ -31,7 +31,7 @@ _RETRIES = 16
 UNDELETABLE_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 
 
-def _check_preconditions(rt: ResourceType, obj: dict[str, Any], options: dict[str, Any]) -> None:
+def check_preconditions(rt: ResourceType, obj: dict[str, Any], options: dict[str, Any]) -> None:
     pre = options.get("preconditions") or {}
     if not isinstance(pre, dict):
         return
@@ -99,7 +99,7 @@ async def delete_object(
         if kv is None:
             raise NotFound(rt.resource, name, group=rt.group)
         current = stored_from_kv(rt, kv)
-        _check_preconditions(rt, current.obj, options)
+        check_preconditions(rt, current.obj, options)
         if _pending(rt, current.obj):
             if current.obj["metadata"].get("deletionTimestamp"):
                 return current, False

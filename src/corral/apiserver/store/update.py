@@ -12,7 +12,8 @@ What it decides, following Kubernetes' generic registry:
 - ``uid``, ``creationTimestamp``, ``deletionTimestamp``, ``generation`` are
   the server's; the name and namespace must match the URL (400).
 - ``metadata.generation`` is bumped when anything outside ``metadata`` and
-  ``status`` changed.
+  ``status`` changed (for a custom resource without a status subresource,
+  when anything outside ``metadata`` changed, as Kubernetes does).
 - An update that changes nothing writes nothing (the resourceVersion stays).
 - When an object being deleted (``deletionTimestamp`` set) loses its last
   finalizer, it is written once more (watchers see the final state) and then
@@ -90,7 +91,13 @@ def _keep_server_fields(rt: ResourceType, new: dict[str, Any], old: dict[str, An
             meta.pop(key, None)
     if rt.has_spec:
         generation = old_meta.get("generation", 1)
-        meta["generation"] = generation + 1 if spec_changed(new, old) else generation
+        # A custom resource without a status subresource: status is content too.
+        changed = spec_changed(new, old) or (
+            rt.custom is not None
+            and not rt.has_status_subresource
+            and new.get("status") != old.get("status")
+        )
+        meta["generation"] = generation + 1 if changed else generation
     else:
         meta.pop("generation", None)
 

@@ -257,7 +257,11 @@ STRATEGIES: dict[tuple[str, str], KindStrategy] = {
     ("networking.k8s.io", "ingressclasses"): _cluster(),
     ("discovery.k8s.io", "endpointslices"): _ns(),
     ("policy", "poddisruptionbudgets"): _ns(rules=networking.validate_pdb),
-    ("apiextensions.k8s.io", "customresourcedefinitions"): _cluster(rules=_crd),
+    # Served by apiextensions-apiserver in Kubernetes: finalizers need only be
+    # qualified names (customresourcecleanup.apiextensions.k8s.io).
+    ("apiextensions.k8s.io", "customresourcedefinitions"): KindStrategy(
+        namespaced=False, rules=_crd
+    ),
 }
 
 DEFAULT_STRATEGY = KindStrategy()
