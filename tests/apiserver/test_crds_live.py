@@ -11,8 +11,6 @@ CRD takes its objects with it. No fixed sleeps: deadlines and polling only.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,9 +20,9 @@ import pytest
 from kubernetes import client, config  # type: ignore[import-untyped]
 from kubernetes.client.rest import ApiException  # type: ignore[import-untyped]
 
+from kubectlproc import kubectl_ok, run_kubectl
 from serverproc import CorralServer, running_server
 
-KUBECTL = "/usr/bin/kubectl"
 DEADLINE = 20.0
 
 CRD = """\
@@ -122,27 +120,6 @@ def api(server: CorralServer) -> Iterator[Any]:
     api_client.close()
 
 
-def run(
-    server: CorralServer, home: Path, *args: str, stdin: str = ""
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HOME": str(home)}
-    env.pop("KUBECONFIG", None)
-    return subprocess.run(
-        [KUBECTL, "--kubeconfig", str(server.kubeconfig_path), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        input=stdin or None,
-        timeout=60,
-    )
-
-
-def ok(server: CorralServer, home: Path, *args: str, stdin: str = "") -> str:
-    done = run(server, home, *args, stdin=stdin)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 def until(check: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + DEADLINE
     while not check():
@@ -155,13 +132,13 @@ def test_apply_a_crd_and_its_objects_from_one_file(
 ) -> None:
     # kubectl maps every document to a resource before it writes any, so on
     # the first apply the new kind is unknown, exactly as on a real cluster.
-    first = run(server, home, "apply", "-f", str(files / "all.yaml"))
+    first = run_kubectl(server, home, "apply", "-f", str(files / "all.yaml"))
     assert "customresourcedefinition.apiextensions.k8s.io/crontabs.stable.example.com" in (
         first.stdout
     )
     if first.returncode != 0:
         assert "ensure CRDs are installed first" in first.stderr
-    ok(
+    kubectl_ok(
         server,
         home,
         "wait",
@@ -170,10 +147,10 @@ def test_apply_a_crd_and_its_objects_from_one_file(
         "--timeout=20s",
         "crd/crontabs.stable.example.com",
     )
-    out = ok(server, home, "apply", "-f", str(files / "all.yaml"))
+    out = kubectl_ok(server, home, "apply", "-f", str(files / "all.yaml"))
     assert "crontab.stable.example.com/first" in out
     assert "crontab.stable.example.com/second" in out
-    resources = ok(server, home, "api-resources", "--api-group=stable.example.com")
+    resources = kubectl_ok(server, home, "api-resources", "--api-group=stable.example.com")
     assert resources.splitlines()[1].split() == [
         "crontabs",
         "ct",
@@ -184,17 +161,17 @@ def test_apply_a_crd_and_its_objects_from_one_file(
 
 
 def test_get_shows_the_printer_columns(server: CorralServer, home: Path) -> None:
-    lines = ok(server, home, "get", "crontabs").splitlines()
+    lines = kubectl_ok(server, home, "get", "crontabs").splitlines()
     assert lines[0].split() == ["NAME", "SPEC", "REPLICAS"]
     rows = {line.split()[0]: line for line in lines[1:]}
     assert rows["first"].split()[-1] == "1"  # defaulted
     assert rows["second"].split()[-1] == "3"
-    short = ok(server, home, "get", "ct", "first", "-o", "json")
+    short = kubectl_ok(server, home, "get", "ct", "first", "-o", "json")
     assert json.loads(short)["spec"]["replicas"] == 1
 
 
 def test_explain_a_crd_field(server: CorralServer, home: Path) -> None:
-    out = ok(server, home, "explain", "crontab.spec.cronSpec")
+    out = kubectl_ok(server, home, "explain", "crontab.spec.cronSpec")
     assert "The schedule, in cron format." in out
 
 
@@ -204,11 +181,11 @@ def test_invalid_objects_and_unknown_fields_are_refused(server: CorralServer, ho
         .replace("name: first", "name: bad")
         .replace("image: my-cron-image", "image: 42\n  replicas: lots")
     )
-    done = run(server, home, "apply", "-f", "-", stdin=bad)
+    done = run_kubectl(server, home, "apply", "-f", "-", stdin=bad)
     assert done.returncode != 0
     assert "spec.replicas" in done.stderr
     unknown = OBJECTS.split("---\n")[1].replace("name: first", "name: odd") + "  colour: red\n"
-    done = run(server, home, "apply", "-f", "-", stdin=unknown)
+    done = run_kubectl(server, home, "apply", "-f", "-", stdin=unknown)
     assert done.returncode != 0
     assert "colour" in done.stderr
 
@@ -268,7 +245,7 @@ def test_the_python_client(api: Any) -> None:
 
 
 def test_deleting_the_crd_deletes_its_objects(server: CorralServer, home: Path) -> None:
-    ok(server, home, "delete", "crd", "crontabs.stable.example.com", "--timeout=20s")
+    kubectl_ok(server, home, "delete", "crd", "crontabs.stable.example.com", "--timeout=20s")
     with server.client(server.token) as http:
         gone = http.get("/apis/stable.example.com/v1/namespaces/default/crontabs")
         assert gone.status_code == 404
@@ -278,11 +255,11 @@ def test_deleting_the_crd_deletes_its_objects(server: CorralServer, home: Path) 
             return "stable.example.com" not in {g["name"] for g in groups}
 
         until(no_group, "discovery without the group")
-    done = run(server, home, "get", "crontabs")
+    done = run_kubectl(server, home, "get", "crontabs")
     assert done.returncode != 0
     # Recreated, the CRD is empty: its old objects were deleted.
-    ok(server, home, "apply", "-f", "-", stdin=CRD)
-    ok(
+    kubectl_ok(server, home, "apply", "-f", "-", stdin=CRD)
+    kubectl_ok(
         server,
         home,
         "wait",

@@ -8,8 +8,6 @@ then the aggregated discovery documents.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
+from kubectlproc import kubectl_ok
 from serverproc import CorralServer, running_server
 
-KUBECTL = "/usr/bin/kubectl"
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
 
@@ -39,20 +37,6 @@ def http(server: CorralServer) -> Iterator[httpx.Client]:
 @pytest.fixture(scope="module")
 def kubectl_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("home")
-
-
-def kubectl(server: CorralServer, home: Path, *args: str) -> str:
-    env = {**os.environ, "HOME": str(home)}
-    env.pop("KUBECONFIG", None)
-    done = subprocess.run(
-        [KUBECTL, "--kubeconfig", str(server.kubeconfig_path), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=30,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def test_version_is_public(server: CorralServer) -> None:
@@ -109,13 +93,13 @@ def test_discovery_etag(http: httpx.Client) -> None:
 
 
 def test_kubectl_reads(server: CorralServer, kubectl_home: Path) -> None:
-    namespaces = kubectl(server, kubectl_home, "get", "ns")
+    namespaces = kubectl_ok(server, kubectl_home, "get", "ns")
     assert "default" in namespaces
     assert "kube-system" in namespaces
-    versions = kubectl(server, kubectl_home, "api-versions").split()
+    versions = kubectl_ok(server, kubectl_home, "api-versions").split()
     assert "apps/v1" in versions
     assert "v1" in versions
-    resources = kubectl(server, kubectl_home, "api-resources")
+    resources = kubectl_ok(server, kubectl_home, "api-resources")
     assert "configmaps" in resources
     assert "deploy" in resources
 
@@ -125,9 +109,9 @@ def test_kubectl_get_json_and_delete(
 ) -> None:
     body: dict[str, Any] = {"metadata": {"name": "x"}, "data": {"k": "v"}}
     assert http.post("/api/v1/namespaces/default/configmaps", json=body).status_code == 201
-    listed = json.loads(kubectl(server, kubectl_home, "get", "configmaps", "-A", "-o", "json"))
+    listed = json.loads(kubectl_ok(server, kubectl_home, "get", "configmaps", "-A", "-o", "json"))
     assert [i["metadata"]["name"] for i in listed["items"]] == ["x"]
-    out = kubectl(server, kubectl_home, "delete", "configmap", "x")
+    out = kubectl_ok(server, kubectl_home, "delete", "configmap", "x")
     assert 'configmap "x" deleted' in out
     assert http.get("/api/v1/namespaces/default/configmaps/x").status_code == 404
 
@@ -190,7 +174,7 @@ def test_kubectl_scale(server: CorralServer, http: httpx.Client, kubectl_home: P
         },
     }
     assert http.post("/apis/apps/v1/namespaces/default/deployments", json=body).status_code == 201
-    out = kubectl(server, kubectl_home, "scale", "deployment", "web", "--replicas=3")
+    out = kubectl_ok(server, kubectl_home, "scale", "deployment", "web", "--replicas=3")
     assert "scaled" in out
     got = http.get("/apis/apps/v1/namespaces/default/deployments/web").json()
     assert got["spec"]["replicas"] == 3

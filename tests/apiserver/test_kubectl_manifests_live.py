@@ -10,7 +10,6 @@ delete, as a user would, and check what the user sees.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,9 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from kubectlproc import kubectl_argv, kubectl_env, kubectl_ok, run_kubectl
 from serverproc import CorralServer, running_server
-
-KUBECTL = "/usr/bin/kubectl"
 
 MANIFESTS = """\
 apiVersion: v1
@@ -90,26 +88,8 @@ def manifests(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def run(server: CorralServer, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HOME": str(home)}
-    env.pop("KUBECONFIG", None)
-    return subprocess.run(
-        [KUBECTL, "--kubeconfig", str(server.kubeconfig_path), *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-
-
-def ok(server: CorralServer, home: Path, *args: str) -> str:
-    done = run(server, home, *args)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 def test_create_a_multi_document_file(server: CorralServer, home: Path, manifests: Path) -> None:
-    out = ok(server, home, "create", "-f", str(manifests))
+    out = kubectl_ok(server, home, "create", "-f", str(manifests))
     assert out.split("\n")[:4] == [
         "namespace/shop created",
         "configmap/settings created",
@@ -119,19 +99,21 @@ def test_create_a_multi_document_file(server: CorralServer, home: Path, manifest
 
 
 def test_get_as_table_yaml_json_and_jsonpath(server: CorralServer, home: Path) -> None:
-    table = ok(server, home, "get", "deployments", "-n", "shop")
+    table = kubectl_ok(server, home, "get", "deployments", "-n", "shop")
     header, row = table.splitlines()[:2]
     assert header.split() == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
     assert row.split()[:2] == ["web", "0/2"]
-    services = ok(server, home, "get", "svc", "-n", "shop").splitlines()
+    services = kubectl_ok(server, home, "get", "svc", "-n", "shop").splitlines()
     assert services[0].split() == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
     assert "80/TCP" in services[1]
-    as_yaml = ok(server, home, "get", "deploy", "web", "-n", "shop", "-o", "yaml")
+    as_yaml = kubectl_ok(server, home, "get", "deploy", "web", "-n", "shop", "-o", "yaml")
     assert "strategy:" in as_yaml  # Kubernetes' defaults were applied
     assert "maxSurge: 25%" in as_yaml
-    as_json = json.loads(ok(server, home, "get", "cm", "settings", "-n", "shop", "-o", "json"))
+    as_json = json.loads(
+        kubectl_ok(server, home, "get", "cm", "settings", "-n", "shop", "-o", "json")
+    )
     assert as_json["data"] == {"color": "blue"}
-    image = ok(
+    image = kubectl_ok(
         server,
         home,
         "get",
@@ -143,7 +125,7 @@ def test_get_as_table_yaml_json_and_jsonpath(server: CorralServer, home: Path) -
         "jsonpath={.spec.template.spec.containers[0].image}",
     )
     assert image == "nginx:1.27"
-    target = ok(
+    target = kubectl_ok(
         server,
         home,
         "get",
@@ -158,7 +140,7 @@ def test_get_as_table_yaml_json_and_jsonpath(server: CorralServer, home: Path) -
 
 
 def test_explain_a_built_in_field(server: CorralServer, home: Path) -> None:
-    out = ok(server, home, "explain", "deployment.spec.strategy.rollingUpdate.maxSurge")
+    out = kubectl_ok(server, home, "explain", "deployment.spec.strategy.rollingUpdate.maxSurge")
     assert "KIND:       Deployment" in out
     assert "maxSurge" in out
     assert "IntOrString" in out or "<Object>" in out or "int-or-string" in out.lower()
@@ -167,11 +149,11 @@ def test_explain_a_built_in_field(server: CorralServer, home: Path) -> None:
 def test_apply_updates_and_unchanged(server: CorralServer, home: Path, manifests: Path) -> None:
     changed = manifests.with_name("shop-3.yaml")
     changed.write_text(MANIFESTS.replace("replicas: 2", "replicas: 3"))
-    out = ok(server, home, "apply", "-f", str(changed))
+    out = kubectl_ok(server, home, "apply", "-f", str(changed))
     assert "deployment.apps/web configured" in out
-    again = ok(server, home, "apply", "-f", str(changed))
+    again = kubectl_ok(server, home, "apply", "-f", str(changed))
     assert "deployment.apps/web unchanged" in again
-    replicas = ok(
+    replicas = kubectl_ok(
         server, home, "get", "deploy", "web", "-n", "shop", "-o", "jsonpath={.spec.replicas}"
     )
     assert replicas == "3"
@@ -182,7 +164,7 @@ def test_apply_of_an_unknown_field_is_refused_naming_it(
 ) -> None:
     bad = manifests.with_name("shop-bad.yaml")
     bad.write_text(MANIFESTS.replace("  replicas: 2\n", "  replicas: 2\n  replicaz: 2\n"))
-    done = run(server, home, "apply", "-f", str(bad))
+    done = run_kubectl(server, home, "apply", "-f", str(bad))
     assert done.returncode != 0
     assert 'unknown field "spec.replicaz"' in done.stderr
     fresh = manifests.with_name("fresh-bad.yaml")
@@ -190,10 +172,10 @@ def test_apply_of_an_unknown_field_is_refused_naming_it(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n  namespace: shop\n"
         "datta:\n  a: b\n"
     )
-    created = run(server, home, "create", "-f", str(fresh))
+    created = run_kubectl(server, home, "create", "-f", str(fresh))
     assert created.returncode != 0
     assert 'unknown field "datta"' in created.stderr
-    assert run(server, home, "get", "cm", "other", "-n", "shop").returncode != 0
+    assert run_kubectl(server, home, "get", "cm", "other", "-n", "shop").returncode != 0
 
 
 def test_a_bad_quantity_is_invalid_naming_the_field(
@@ -201,16 +183,16 @@ def test_a_bad_quantity_is_invalid_naming_the_field(
 ) -> None:
     bad = manifests.with_name("shop-cpu.yaml")
     bad.write_text(MANIFESTS.replace("cpu: 100m", "cpu: lots"))
-    done = run(server, home, "apply", "-f", str(bad))
+    done = run_kubectl(server, home, "apply", "-f", str(bad))
     assert done.returncode != 0
     assert "spec.template.spec.containers[0].resources.requests[cpu]" in done.stderr
     assert "quantities must match" in done.stderr
 
 
 def test_label_annotate_and_every_patch_type(server: CorralServer, home: Path) -> None:
-    ok(server, home, "label", "cm", "settings", "-n", "shop", "tier=backend")
-    ok(server, home, "annotate", "cm", "settings", "-n", "shop", "owner=team-a")
-    ok(
+    kubectl_ok(server, home, "label", "cm", "settings", "-n", "shop", "tier=backend")
+    kubectl_ok(server, home, "annotate", "cm", "settings", "-n", "shop", "owner=team-a")
+    kubectl_ok(
         server,
         home,
         "patch",
@@ -222,7 +204,7 @@ def test_label_annotate_and_every_patch_type(server: CorralServer, home: Path) -
         "-p",
         '{"data":{"size":"L"}}',
     )
-    ok(
+    kubectl_ok(
         server,
         home,
         "patch",
@@ -234,7 +216,7 @@ def test_label_annotate_and_every_patch_type(server: CorralServer, home: Path) -
         "-p",
         '[{"op":"replace","path":"/data/color","value":"green"}]',
     )
-    ok(
+    kubectl_ok(
         server,
         home,
         "patch",
@@ -245,22 +227,26 @@ def test_label_annotate_and_every_patch_type(server: CorralServer, home: Path) -
         "-p",
         '{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.28"}]}}}}',
     )
-    cm = json.loads(ok(server, home, "get", "cm", "settings", "-n", "shop", "-o", "json"))
+    cm = json.loads(kubectl_ok(server, home, "get", "cm", "settings", "-n", "shop", "-o", "json"))
     assert cm["metadata"]["labels"] == {"tier": "backend"}
     assert cm["metadata"]["annotations"]["owner"] == "team-a"
     assert cm["data"] == {"color": "green", "size": "L"}
-    deploy = json.loads(ok(server, home, "get", "deploy", "web", "-n", "shop", "-o", "json"))
+    deploy = json.loads(
+        kubectl_ok(server, home, "get", "deploy", "web", "-n", "shop", "-o", "json")
+    )
     containers = deploy["spec"]["template"]["spec"]["containers"]
     assert [(c["name"], c["image"]) for c in containers] == [("web", "nginx:1.28")]
     assert containers[0]["ports"] == [{"containerPort": 80, "protocol": "TCP"}]  # merged by name
     assert deploy["metadata"]["generation"] == 3  # replicas, then the image: spec changes only
-    assert len(ok(server, home, "get", "cm", "-n", "shop", "-l", "tier=backend", "-o", "name")) > 0
+    assert (
+        len(kubectl_ok(server, home, "get", "cm", "-n", "shop", "-l", "tier=backend", "-o", "name"))
+        > 0
+    )
 
 
 def test_get_watch_receives_a_change(server: CorralServer, home: Path) -> None:
-    env = {**os.environ, "HOME": str(home)}
-    env.pop("KUBECONFIG", None)
-    cmd = [KUBECTL, "--kubeconfig", str(server.kubeconfig_path), "get", "cm", "settings"]
+    env = kubectl_env(home)
+    cmd = kubectl_argv(server, "get", "cm", "settings")
     watcher = subprocess.Popen(
         [
             *cmd,
@@ -280,7 +266,9 @@ def test_get_watch_receives_a_change(server: CorralServer, home: Path) -> None:
         assert watcher.stdout is not None
         first = watcher.stdout.readline()
         assert first.startswith("ADDED")
-        ok(server, home, "patch", "cm", "settings", "-n", "shop", "-p", '{"data":{"mood":"happy"}}')
+        kubectl_ok(
+            server, home, "patch", "cm", "settings", "-n", "shop", "-p", '{"data":{"mood":"happy"}}'
+        )
         deadline = time.monotonic() + 20
         line = ""
         while time.monotonic() < deadline and "happy" not in line:
@@ -292,16 +280,16 @@ def test_get_watch_receives_a_change(server: CorralServer, home: Path) -> None:
 
 
 def test_describe(server: CorralServer, home: Path) -> None:
-    deploy = ok(server, home, "describe", "deployment", "web", "-n", "shop")
+    deploy = kubectl_ok(server, home, "describe", "deployment", "web", "-n", "shop")
     assert "Name:" in deploy
     assert "web" in deploy
     assert "RollingUpdate" in deploy
-    cm = ok(server, home, "describe", "configmap", "settings", "-n", "shop")
+    cm = kubectl_ok(server, home, "describe", "configmap", "settings", "-n", "shop")
     assert "color" in cm
 
 
 def test_delete_returns_when_gone(server: CorralServer, home: Path, manifests: Path) -> None:
-    ok(server, home, "delete", "deployment", "web", "-n", "shop")
-    gone = run(server, home, "get", "deployment", "web", "-n", "shop")
+    kubectl_ok(server, home, "delete", "deployment", "web", "-n", "shop")
+    gone = run_kubectl(server, home, "get", "deployment", "web", "-n", "shop")
     assert gone.returncode != 0
     assert 'deployments.apps "web" not found' in gone.stderr
