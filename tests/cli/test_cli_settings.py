@@ -181,3 +181,36 @@ def test_specific_bind_address_is_a_san() -> None:
     s = resolve_settings(["--bind-address", "[::1]", "--tls-san", "a.test"])
     assert s.certificate_sans == ("a.test", "::1")
     assert s.https_url() == "https://[::1]:8443"
+
+
+def test_event_ttl_and_no_management(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = ["--data-dir", str(tmp_path)]
+    defaults = resolve_settings(base)
+    assert (defaults.event_ttl, defaults.management) == (3600, True)
+    assert resolve_settings([*base, "--event-ttl", "1h30m"]).event_ttl == 5400
+    assert resolve_settings([*base, "--event-ttl", "90"]).event_ttl == 90
+    assert resolve_settings([*base, "--no-management"]).management is False
+    monkeypatch.setenv("CORRAL_EVENT_TTL", "30m")
+    monkeypatch.setenv("CORRAL_NO_MANAGEMENT", "true")
+    from_env = resolve_settings(base)
+    assert (from_env.event_ttl, from_env.management) == (1800, False)
+    monkeypatch.delenv("CORRAL_EVENT_TTL")
+    monkeypatch.delenv("CORRAL_NO_MANAGEMENT")
+    config = write(tmp_path / "c.yaml", "event-ttl: 2h\nno-management: true\n")
+    from_file = resolve_settings([*base, "--config", str(config)])
+    assert (from_file.event_ttl, from_file.management) == (7200, False)
+    seconds = write(tmp_path / "s.yaml", "event-ttl: 600\n")
+    assert resolve_settings([*base, "--config", str(seconds)]).event_ttl == 600
+
+
+@pytest.mark.parametrize("value", ["soon", "1d", "5x", ""])
+def test_a_bad_event_ttl_is_a_usage_error(tmp_path: Path, value: str) -> None:
+    result = CliRunner().invoke(cli, ["server", "--data-dir", str(tmp_path), "--event-ttl", value])
+    assert result.exit_code == 2
+    assert "--event-ttl" in result.output
+    assert "is not a duration" in result.output
+
+
+def test_a_zero_event_ttl_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="--event-ttl must be longer than 0s"):
+        resolve_settings(["--data-dir", str(tmp_path), "--event-ttl", "0s"])

@@ -22,7 +22,7 @@ from corral.apiserver.crds import CRDController
 from corral.apiserver.handlers.context import ServerParts
 from corral.apiserver.health import CheckFailed, HealthChecks
 from corral.apiserver.openapi_routes import OpenAPIRoutes
-from corral.apiserver.registry import Registry
+from corral.apiserver.registry import EVENT_TTL, Registry
 from corral.apiserver.watchcache import DEFAULT_RING_SIZE, WatchCaches
 from corral.machinery.openapi import preload_in_background
 from corral.storage import Backend
@@ -43,9 +43,13 @@ class KubeAPIServer:
 
 
 async def build_kube_api(
-    backend: Backend, health: HealthChecks, *, ring_size: int = DEFAULT_RING_SIZE
+    backend: Backend,
+    health: HealthChecks,
+    *,
+    ring_size: int = DEFAULT_RING_SIZE,
+    event_ttl: int = EVENT_TTL,
 ) -> KubeAPIServer:
-    registry = Registry.builtin()
+    registry = Registry.builtin(event_ttl)
     await ensure_system_namespaces(backend, registry)
     caches = WatchCaches(backend, registry.storage_prefixes(), ring_size)
     caches.start()

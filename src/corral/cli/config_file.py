@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from corral.cli.duration import DurationType
 from corral.cli.errors import ConfigFileError
 
 #: Options that cannot appear in a config file.
@@ -108,4 +109,6 @@ def _yaml_type(param_type: click.ParamType[Any]) -> type | tuple[type, ...]:
         return (int, float)
     if isinstance(param_type, click.types.BoolParamType):
         return bool
+    if isinstance(param_type, DurationType):
+        return (int, str)
     return str

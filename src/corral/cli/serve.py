@@ -109,6 +109,7 @@ async def _serve(
                 "version": __version__,
                 "data_dir": str(settings.data_dir),
                 "datastore": display_url(settings.datastore),
+                "management": "on" if settings.management else "off",
             },
         )
         backend = await open_storage(settings)

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from corral.cli.config_file import load_config_callback
+from corral.cli.duration import DurationType
 from corral.cli.settings import ServerSettings
 
 
@@ -128,6 +129,24 @@ def _drop_empty(
     envvar="CORRAL_LOG_LEVEL",
     show_envvar=True,
     help="Least severe level logged.",
+)
+@click.option(
+    "--event-ttl",
+    type=DurationType(),
+    default="1h",
+    show_default=True,
+    envvar="CORRAL_EVENT_TTL",
+    show_envvar=True,
+    help="How long Events are kept after their last update (e.g. 30m, 1h, 2h30m).",
+)
+@click.option(
+    "--no-management",
+    is_flag=True,
+    default=False,
+    envvar="CORRAL_NO_MANAGEMENT",
+    show_envvar=True,
+    help="Serve only the Kubernetes API and its built-in controllers: a plain cluster, "
+    "without Corral's management features (clusters, users, projects, catalog).",
 )
 @click.option(
     "--shutdown-grace-period",

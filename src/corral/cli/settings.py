@@ -34,6 +34,10 @@ class ServerSettings:
     shutdown_grace_period: int
     shutdown_delay: float
     cert_check_interval: float
+    #: Seconds an Event lives after its last write (``--event-ttl``).
+    event_ttl: int = 3600
+    #: Corral's management features are on (off with ``--no-management``).
+    management: bool = True
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> ServerSettings:
@@ -62,6 +66,8 @@ class ServerSettings:
             shutdown_grace_period=int(params["shutdown_grace_period"]),
             shutdown_delay=float(params["shutdown_delay"]),
             cert_check_interval=float(params["cert_check_interval"]),
+            event_ttl=_positive_ttl(int(params.get("event_ttl", 3600))),
+            management=not params.get("no_management", False),
         )
 
     @property
@@ -83,3 +89,9 @@ class ServerSettings:
     def https_url(self, port: int | None = None) -> str:
         """``https://<public host>:<port>`` (the HTTPS port by default)."""
         return f"https://{self.public_host}:{self.https_port if port is None else port}"
+
+
+def _positive_ttl(seconds: int) -> int:
+    if seconds <= 0:
+        raise SettingsError(f"--event-ttl must be longer than 0s, not {seconds}s")
+    return seconds

@@ -131,7 +131,9 @@ async def build_components(
     health = HealthChecks()
     health.add_readiness("storage", storage_check(backend))
     metrics = HTTPMetrics()
-    kube = await build_kube_api(backend, health, ring_size=_ring_size())
+    kube = await build_kube_api(
+        backend, health, ring_size=_ring_size(), event_ttl=settings.event_ttl
+    )
     https_app = APIServerApp(
         authenticator=BootstrapTokenAuthenticator(credentials.token_hash),
         health=health,

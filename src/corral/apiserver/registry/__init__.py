@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from corral.apiserver.registry.builtin import builtin_types
+from corral.apiserver.registry.builtin import EVENT_TTL, builtin_types
 from corral.apiserver.registry.types import (
     DEFAULT_STRATEGY,
     STANDARD_VERBS,
@@ -70,8 +70,8 @@ class Registry:
         return list(self._builtin)
 
     @classmethod
-    def builtin(cls) -> Registry:
-        return cls(builtin_types())
+    def builtin(cls, event_ttl: int = EVENT_TTL) -> Registry:
+        return cls(builtin_types(event_ttl))
 
     def lookup(self, group: str, version: str, resource: str) -> ResourceType | None:
         return self._by_gvr.get((group, version, resource))
@@ -111,6 +111,7 @@ def version_priority(version: str) -> tuple[int, int, int, str]:
 
 __all__ = [
     "DEFAULT_STRATEGY",
+    "EVENT_TTL",
     "SERVED_SUBRESOURCES",
     "STANDARD_VERBS",
     "SUBRESOURCE_VERBS",

@@ -41,7 +41,7 @@ _EVENT_FIELDS = {
     "source": "source.component",
     "type": "type",
 }
-#: Events expire an hour after their last write (kube-apiserver's --event-ttl default).
+#: Events expire an hour after their last write by default (kube-apiserver's --event-ttl).
 EVENT_TTL = 3600
 _NS_VERBS = tuple(v for v in STANDARD_VERBS if v != "deletecollection")
 _ALL = ("all",)
@@ -53,8 +53,11 @@ def _core(
     return ResourceType("", "v1", resource, singular, kind, namespaced, **kw)  # type: ignore[arg-type]
 
 
-def builtin_types() -> list[ResourceType]:
-    """Every built-in resource type, core group first, in discovery order."""
+def builtin_types(event_ttl: int = EVENT_TTL) -> list[ResourceType]:
+    """Every built-in resource type, core group first, in discovery order.
+
+    Events expire ``event_ttl`` seconds after their last write.
+    """
     st = ("status",)
     scale_st = ("scale", "status")
     types = [
@@ -67,7 +70,7 @@ def builtin_types() -> list[ResourceType]:
             short_names=("ev",),
             has_spec=False,
             field_paths=_EVENT_FIELDS,
-            ttl=EVENT_TTL,
+            ttl=event_ttl,
         ),
         _core("limitranges", "limitrange", "LimitRange", short_names=("limits",)),
         _core(
@@ -249,7 +252,7 @@ def builtin_types() -> list[ResourceType]:
             has_spec=False,
             storage_group="",
             conversion=EVENTS_V1,
-            ttl=EVENT_TTL,
+            ttl=event_ttl,
             field_paths={"reason": "reason", "type": "type"},
         ),
         ResourceType(
