@@ -18,6 +18,15 @@ Built so far:
   bucket, their max, and client-go's default controller limiter.
 - Clocks (`clock`): the real monotonic clock and a `FakeClock` for tests.
 - Conditions (`conditions`): ``status.conditions`` helpers on plain dicts.
+- `Indexer` (`indexer`): the cache by ``namespace/name`` key, with a built-in
+  namespace index and custom indexes.
+- `Informer` (`informer`): list then watch, re-list on `Expired` emitting the
+  differences, optional resync, ``on_add``/``on_update``/``on_delete``.
+- `Controller` (`controller`): named ``on_change``/``on_remove`` handlers run
+  in order per key, `Result(requeue_after=...)`, back-off on errors, the
+  finalizer lifecycle (`finalizers`), reconcile metrics (`reconcilemetrics`).
+- `LeaderElector` (`leaderelection`): leader election on a
+  coordination.k8s.io/v1 Lease; runs work only while leading.
 
 The design note is docs/controller.md.
 
@@ -40,12 +49,17 @@ from corral.controller.conditions import (
     remove_condition,
     set_condition,
 )
+from corral.controller.controller import Controller, Result
 from corral.controller.errors import (
     ConditionError,
     ControllerError,
     QueueFullError,
     QueueShutDown,
 )
+from corral.controller.finalizers import add_finalizer, is_deleting, remove_finalizer
+from corral.controller.indexer import NAMESPACE_INDEX, Indexer, object_key, split_key
+from corral.controller.informer import Informer
+from corral.controller.leaderelection import LEASES, LeaderElector
 from corral.controller.ratelimit import (
     BucketRateLimiter,
     ItemExponentialRateLimiter,
@@ -57,25 +71,37 @@ from corral.controller.workqueue import WorkQueue
 
 __all__ = [
     "FALSE",
+    "LEASES",
+    "NAMESPACE_INDEX",
     "TRUE",
     "UNKNOWN",
     "BucketRateLimiter",
     "Clock",
     "ConditionError",
+    "Controller",
     "ControllerError",
     "FakeClock",
+    "Indexer",
+    "Informer",
     "ItemExponentialRateLimiter",
+    "LeaderElector",
     "MaxOfRateLimiter",
     "QueueFullError",
     "QueueShutDown",
     "RateLimiter",
     "RealClock",
+    "Result",
     "Timer",
     "WorkQueue",
+    "add_finalizer",
     "default_controller_rate_limiter",
     "get_condition",
+    "is_deleting",
     "is_false",
     "is_true",
+    "object_key",
     "remove_condition",
+    "remove_finalizer",
     "set_condition",
+    "split_key",
 ]
