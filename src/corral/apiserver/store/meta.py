@@ -3,8 +3,9 @@
 What it decides:
 
 - Names: DNS-1123 subdomain for most kinds, DNS-1123 label for namespaces,
-  DNS-1035 label for services, any path segment for RBAC kinds; a bad name is
-  a `FieldError` on ``metadata.name`` with Kubernetes' message.
+  DNS-1035 label for services, any path segment for RBAC kinds (the rules of
+  `corral.machinery.validation.names`); a bad name is a `FieldError` on
+  ``metadata.name`` with Kubernetes' message.
 - ``generateName``: the prefix plus five characters from Kubernetes'
   alphabet ``bcdfghjklmnpqrstvwxz2456789`` (no vowels, no confusables).
 - Timestamps are RFC 3339 UTC with second precision (``2024-01-02T03:04:05Z``).
@@ -14,30 +15,30 @@ What it decides:
 
 from __future__ import annotations
 
-import re
 import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from corral.machinery.labels import dns1123_subdomain_errors
 from corral.machinery.status import FieldError
+from corral.machinery.validation.names import (
+    NameFn,
+    dns1035_name,
+    label_name,
+    path_segment_name,
+    subdomain_name,
+)
 
 GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _GENERATED_LENGTH = 5
 _MAX_GENERATE_PREFIX = 58  # 63 - 5: Kubernetes trims generateName to keep names valid
 
-_LABEL_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_LABEL_MSG = (
-    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
-    "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
-    "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
-)
-_1035_RE = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
-_1035_MSG = (
-    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with "
-    "an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "
-    "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
-)
+#: ``ResourceType.name_format`` -> the Kubernetes name rule it stands for.
+_NAME_RULES: dict[str, NameFn] = {
+    "subdomain": subdomain_name,
+    "label": label_name,
+    "label1035": dns1035_name,
+    "path": path_segment_name,
+}
 
 
 def now_rfc3339() -> str:
@@ -50,32 +51,10 @@ def generate_name(prefix: str) -> str:
     return prefix[:_MAX_GENERATE_PREFIX] + suffix
 
 
-def _label_errors(name: str, pattern: re.Pattern[str], message: str) -> list[str]:
-    errors = []
-    if len(name) > 63:
-        errors.append("must be no more than 63 characters")
-    if not pattern.fullmatch(name):
-        errors.append(message)
-    return errors
-
-
-def _path_segment_errors(name: str) -> list[str]:
-    if name in (".", ".."):
-        return [f"may not be '{name}'"]
-    return [f"may not contain '{c}'" for c in ("/", "%") if c in name]
-
-
 def name_errors(name: str, name_format: str, field: str = "metadata.name") -> list[FieldError]:
     """The problems with ``name`` under the rule ``name_format``."""
-    if name_format == "label":
-        texts = _label_errors(name, _LABEL_RE, _LABEL_MSG)
-    elif name_format == "label1035":
-        texts = _label_errors(name, _1035_RE, _1035_MSG)
-    elif name_format == "path":
-        texts = _path_segment_errors(name)
-    else:
-        texts = dns1123_subdomain_errors(name)
-    return [FieldError.invalid(field, name, text) for text in texts]
+    rule = _NAME_RULES.get(name_format, subdomain_name)
+    return [FieldError.invalid(field, name, text) for text in rule(name, False)]
 
 
 def spec_changed(new: dict[str, Any], old: dict[str, Any]) -> bool:
