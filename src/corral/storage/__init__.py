@@ -11,8 +11,8 @@ Open a backend from a datastore URL and start it::
 
     backend = open_backend("sqlite:///var/lib/corral/state.db")
     await backend.start()
-    kv = await backend.create("/registry/v1/configmaps/default/a", b"{...}")
-    async for event in backend.watch("/registry/v1/configmaps/", revision=kv.mod_revision):
+    kv = await backend.create("/registry/core/configmaps/default/a", b"{...}")
+    async for event in backend.watch("/registry/core/configmaps/", revision=kv.mod_revision):
         ...
     await backend.close()
 
@@ -21,23 +21,8 @@ Drivers: ``sqlite://`` (the default, `SQLiteBackend`) and ``memory://``
 works (schema, group commit, watch, TTL, compaction, migrations) is told in
 docs/storage.md.
 
-Errors, one tree so callers catch by meaning (no sqlite3 or OS exception
-escapes a driver):
-
-    StorageError
-    ├── KeyExistsError          create of a key that is live
-    ├── KeyNotFoundError        update/delete/get-required of a key that is absent
-    ├── RevisionMismatchError   compare-and-swap lost: the key is at another revision
-    ├── FutureRevisionError     a read or watch asked for a revision not yet written
-    ├── ResyncRequiredError     a reader must re-list: history it needs is gone
-    │   ├── CompactedError      the revision is older than the compaction point
-    │   └── WatchOverflowError  a watcher fell too far behind and was cut off
-    ├── BackendClosedError      the backend is closed or closing
-    └── DatastoreError          the datastore cannot be opened or used at all
-        ├── DatastoreURLError       unknown scheme or malformed datastore URL
-        ├── DatastoreInUseError     another process holds the datastore
-        ├── CorruptDatastoreError   not a Corral datastore, or damaged
-        └── SchemaVersionError      written by a newer Corral than this one
+Errors: one tree rooted at `StorageError` (drawn in `corral.storage.errors`),
+so callers catch by meaning; no sqlite3 or OS exception escapes a driver.
 """
 
 from corral.storage.backend import Backend
