@@ -19,6 +19,7 @@ from __future__ import annotations
 from corral.apiserver.app import APIServerApp
 from corral.apiserver.health import CheckFailed, HealthChecks, storage_check
 from corral.apiserver.http_app import HTTPRedirectApp
+from corral.apiserver.loopback import LoopbackAuthenticator, LoopbackTransport
 from corral.apiserver.metrics import HTTPMetrics
 from corral.apiserver.pipeline import PUBLIC_PATHS
 from corral.apiserver.server import KubeAPIServer, build_kube_api
@@ -31,6 +32,8 @@ __all__ = [
     "HTTPRedirectApp",
     "HealthChecks",
     "KubeAPIServer",
+    "LoopbackAuthenticator",
+    "LoopbackTransport",
     "build_kube_api",
     "storage_check",
 ]

@@ -145,6 +145,7 @@ async def _run(
         asyncio.create_task(servers[1].serve(sockets=[http_sock]), name="http"),
     ]
     renewer = asyncio.create_task(c.renewer.run(), name="cert-renewer")
+    await c.start_background()
     _announce(settings, https_sock.getsockname()[1], http_sock.getsockname()[1], c)
 
     stop = asyncio.create_task(signals.stopping.wait())
@@ -154,6 +155,7 @@ async def _run(
     if not ended_early and settings.shutdown_delay > 0:
         log.info("readiness is failing; still serving", extra={"delay": settings.shutdown_delay})
         await asyncio.sleep(settings.shutdown_delay)
+    await c.stop_background()
     # Open watches end now, so the servers need not wait for them.
     await c.kube.stop()
     for server in servers:

@@ -149,6 +149,61 @@ def _drop_empty(
     "without Corral's management features (clusters, users, projects, catalog).",
 )
 @click.option(
+    "--simulate-nodes",
+    type=click.IntRange(0, 10000),
+    default=0,
+    show_default=True,
+    envvar="CORRAL_SIMULATE_NODES",
+    show_envvar=True,
+    help="Register this many simulated nodes, which run pods in name only (for demos "
+    "and scale tests; nothing runs on the host).",
+)
+@click.option(
+    "--controllers",
+    default="*",
+    show_default=True,
+    envvar="CORRAL_CONTROLLERS",
+    show_envvar=True,
+    help="Built-in controllers to run: '*' for all, NAME to enable, -NAME to disable "
+    "(e.g. '*,-garbagecollector').",
+)
+@click.option(
+    "--leader-elect-lease-duration",
+    type=DurationType(),
+    default="15s",
+    show_default=True,
+    envvar="CORRAL_LEADER_ELECT_LEASE_DURATION",
+    show_envvar=True,
+    help="How long a standby waits after the leader's last renewal before taking over.",
+)
+@click.option(
+    "--leader-elect-renew-deadline",
+    type=DurationType(),
+    default="10s",
+    show_default=True,
+    envvar="CORRAL_LEADER_ELECT_RENEW_DEADLINE",
+    show_envvar=True,
+    help="How long the leader keeps trying to renew before it stops leading.",
+)
+@click.option(
+    "--leader-elect-retry-period",
+    type=DurationType(),
+    default="2s",
+    show_default=True,
+    envvar="CORRAL_LEADER_ELECT_RETRY_PERIOD",
+    show_envvar=True,
+    help="How often leader election renews or tries to acquire the lease.",
+)
+@click.option(
+    "--node-monitor-grace-period",
+    type=DurationType(),
+    default="40s",
+    show_default=True,
+    envvar="CORRAL_NODE_MONITOR_GRACE_PERIOD",
+    show_envvar=True,
+    help="A node that has not reported for this long is marked NotReady.",
+)
+@click.option(
     "--shutdown-grace-period",
     type=click.IntRange(0),
     default=30,

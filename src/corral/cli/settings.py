@@ -38,6 +38,14 @@ class ServerSettings:
     event_ttl: int = 3600
     #: Corral's management features are on (off with ``--no-management``).
     management: bool = True
+    #: Simulated nodes to register (``--simulate-nodes``).
+    simulate_nodes: int = 0
+    #: Built-in controllers to run (``--controllers``, resolved to names).
+    controllers: tuple[str, ...] = ()
+    #: Leader election: lease duration, renew deadline, retry period (seconds).
+    lease_timings: tuple[float, float, float] = (15.0, 10.0, 2.0)
+    #: ``--node-monitor-grace-period`` in seconds.
+    node_monitor_grace_period: float = 40.0
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> ServerSettings:
@@ -68,6 +76,10 @@ class ServerSettings:
             cert_check_interval=float(params["cert_check_interval"]),
             event_ttl=_positive_ttl(int(params.get("event_ttl", 3600))),
             management=not params.get("no_management", False),
+            simulate_nodes=int(params.get("simulate_nodes") or 0),
+            controllers=_controllers(str(params.get("controllers") or "*")),
+            lease_timings=_lease_timings(params),
+            node_monitor_grace_period=float(params.get("node_monitor_grace_period") or 40.0),
         )
 
     @property
@@ -89,6 +101,27 @@ class ServerSettings:
     def https_url(self, port: int | None = None) -> str:
         """``https://<public host>:<port>`` (the HTTPS port by default)."""
         return f"https://{self.public_host}:{self.https_port if port is None else port}"
+
+
+def _controllers(spec: str) -> tuple[str, ...]:
+    from corral.kube.manager import enabled_controllers
+
+    try:
+        return tuple(enabled_controllers(spec))
+    except ValueError as exc:
+        raise SettingsError(f"--controllers: {exc}") from None
+
+
+def _lease_timings(params: Mapping[str, Any]) -> tuple[float, float, float]:
+    duration = float(params.get("leader_elect_lease_duration") or 15.0)
+    renew = float(params.get("leader_elect_renew_deadline") or 10.0)
+    retry = float(params.get("leader_elect_retry_period") or 2.0)
+    if not duration > renew > retry > 0:
+        raise SettingsError(
+            "leader election needs --leader-elect-lease-duration > "
+            "--leader-elect-renew-deadline > --leader-elect-retry-period > 0"
+        )
+    return (duration, renew, retry)
 
 
 def _positive_ttl(seconds: int) -> int:

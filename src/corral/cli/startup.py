@@ -35,6 +35,8 @@ from corral.apiserver import (
     HTTPMetrics,
     HTTPRedirectApp,
     KubeAPIServer,
+    LoopbackAuthenticator,
+    LoopbackTransport,
     build_kube_api,
     storage_check,
 )
@@ -46,6 +48,11 @@ from corral.auth import (
 )
 from corral.cli.errors import StartupError
 from corral.cli.settings import ServerSettings
+from corral.client import Client
+from corral.kube.context import KubeOptions
+from corral.kube.manager import ControllerManager, LeaseTimings
+from corral.machinery.authn import MASTERS_GROUP, UnionAuthenticator
+from corral.node.simulated import SimulatedNodes
 from corral.pki import (
     CertPolicy,
     PKIError,
@@ -100,6 +107,19 @@ class Components:
     https_app: APIServerApp
     http_app: HTTPRedirectApp
     kube: KubeAPIServer
+    controllers: ControllerManager
+    nodes: SimulatedNodes | None
+
+    async def start_background(self) -> None:
+        """Start the leader-elected controllers and the simulated nodes."""
+        self.controllers.start()
+        if self.nodes is not None:
+            await self.nodes.start()
+
+    async def stop_background(self) -> None:
+        if self.nodes is not None:
+            await self.nodes.stop()
+        await self.controllers.stop()
 
 
 async def build_components(
@@ -134,8 +154,11 @@ async def build_components(
     kube = await build_kube_api(
         backend, health, ring_size=_ring_size(), event_ttl=settings.event_ttl
     )
+    loopback = LoopbackAuthenticator()
     https_app = APIServerApp(
-        authenticator=BootstrapTokenAuthenticator(credentials.token_hash),
+        authenticator=UnionAuthenticator(
+            BootstrapTokenAuthenticator(credentials.token_hash), loopback
+        ),
         health=health,
         metrics=metrics,
         api=kube.api,
@@ -147,8 +170,34 @@ async def build_components(
         https_port=https_port,
         default_host=settings.public_host,
     )
+
+    def client_for(user: str, groups: tuple[str, ...] = ()) -> Client:
+        """An in-process client acting as the system user ``user``."""
+        return Client(LoopbackTransport(https_app, loopback.issue(user, groups)))
+
+    duration, renew, retry = settings.lease_timings
+    controllers = ControllerManager(
+        # Until RBAC exists (the identity issue), the controller manager is a master.
+        client_for("system:kube-controller-manager", (MASTERS_GROUP,)),
+        options=KubeOptions(
+            node_monitor_grace_period=settings.node_monitor_grace_period, ca_pem=tls.ca_pem
+        ),
+        controllers=settings.controllers,
+        lease=LeaseTimings(duration, renew, retry),
+    )
+    nodes = SimulatedNodes(client_for, settings.simulate_nodes) if settings.simulate_nodes else None
     return Components(
-        tls, ssl_context, renewer, credentials, health, metrics, https_app, http_app, kube
+        tls,
+        ssl_context,
+        renewer,
+        credentials,
+        health,
+        metrics,
+        https_app,
+        http_app,
+        kube,
+        controllers,
+        nodes,
     )
 
 

@@ -25,6 +25,8 @@ Built so far:
 - `Controller` (`controller`): named ``on_change``/``on_remove`` handlers run
   in order per key, `Result(requeue_after=...)`, back-off on errors, the
   finalizer lifecycle (`finalizers`), reconcile metrics (`reconcilemetrics`).
+- `SharedInformers` (`sharedinformers`): one informer per resource, shared by
+  the controllers that need it.
 - `LeaderElector` (`leaderelection`): leader election on a
   coordination.k8s.io/v1 Lease; runs work only while leading.
 
@@ -67,6 +69,7 @@ from corral.controller.ratelimit import (
     RateLimiter,
     default_controller_rate_limiter,
 )
+from corral.controller.sharedinformers import SharedInformers
 from corral.controller.workqueue import WorkQueue
 
 __all__ = [
@@ -91,6 +94,7 @@ __all__ = [
     "RateLimiter",
     "RealClock",
     "Result",
+    "SharedInformers",
     "Timer",
     "WorkQueue",
     "add_finalizer",

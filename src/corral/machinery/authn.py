@@ -37,3 +37,17 @@ class Authenticator(Protocol):
     async def authenticate(self, headers: Mapping[str, str]) -> UserInfo | None:
         """The caller's identity from ``headers`` (lower-case names), or None."""
         ...
+
+
+class UnionAuthenticator:
+    """Asks each authenticator in turn; the first that vouches for the caller wins."""
+
+    def __init__(self, *authenticators: Authenticator) -> None:
+        self._authenticators = authenticators
+
+    async def authenticate(self, headers: Mapping[str, str]) -> UserInfo | None:
+        for authenticator in self._authenticators:
+            user = await authenticator.authenticate(headers)
+            if user is not None:
+                return user
+        return None
