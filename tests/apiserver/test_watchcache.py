@@ -101,3 +101,42 @@ async def test_watch_from_a_revision_ahead_of_the_cache(backend: MemoryBackend) 
         assert watcher.queue.empty()
     finally:
         await cache.stop()
+
+
+async def test_progress_follows_writes_elsewhere_and_consistent_reads_wait(
+    backend: MemoryBackend,
+) -> None:
+    """Writes under other prefixes advance the cache's progress without events;
+    a consistent read waits until the cache has applied every write of its own."""
+    cache = WatchCache(backend, PREFIX)
+    cache.start()
+    try:
+        await asyncio.wait_for(cache.synced.wait(), 5)
+        other = await backend.create("/registry/core/secrets/ns/s", b"{}")
+        assert await cache.wait_until(other.mod_revision, 5)
+        assert cache.revision < other.mod_revision <= cache.progress()
+        assert cache.snapshot(PREFIX) == ([], cache.progress())
+
+        # Many writes at once: a consistent read at the current revision sees all of them.
+        created = await asyncio.gather(
+            *(backend.create(PREFIX + f"ns/c{i}", b"{}") for i in range(50))
+        )
+        target = await backend.current_revision()
+        assert target == max(kv.mod_revision for kv in created)
+        assert await cache.wait_until(target, 5)
+        items, at = cache.snapshot(PREFIX)
+        assert len(items) == 50
+        assert at >= target
+    finally:
+        await cache.stop()
+
+
+async def test_wait_until_gives_up_at_its_deadline(backend: MemoryBackend) -> None:
+    cache = WatchCache(backend, PREFIX)
+    cache.start()
+    try:
+        await asyncio.wait_for(cache.synced.wait(), 5)
+        future = await backend.current_revision() + 10  # never written
+        assert not await cache.wait_until(future, 0.05)
+    finally:
+        await cache.stop()

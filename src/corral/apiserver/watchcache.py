@@ -12,6 +12,13 @@ revision. It keeps:
   before its oldest event); an older one is answered with 410 Expired, as
   Kubernetes does, and the client re-lists.
 
+Consistent reads (no resourceVersion) are served here too once the cache
+proves it is current: `WatchCache.progress` is the revision up to which it
+has applied every write (the storage watch's progress, see
+`corral.storage.EventStream.progress`), and `wait_until` waits briefly for
+it to reach the datastore's current revision — Kubernetes' "consistent reads
+from cache".
+
 Each watcher gets a bounded queue; one that does not keep up is closed (the
 client re-watches), so a slow client never holds memory. If the backend cuts
 the cache's own feed off, the cache re-lists and closes its watchers.
@@ -29,7 +36,14 @@ from typing import Any
 
 from corral.apiserver.store.encoding import decode, with_resource_version
 from corral.machinery.status import Expired
-from corral.storage import Backend, BackendClosedError, Event, EventType, ResyncRequiredError
+from corral.storage import (
+    Backend,
+    BackendClosedError,
+    Event,
+    EventStream,
+    EventType,
+    ResyncRequiredError,
+)
 
 log = logging.getLogger("corral.apiserver.watchcache")
 
@@ -124,6 +138,8 @@ class WatchCache:
         self.revision = 0
         self.ring_start = 0
         self.synced = asyncio.Event()
+        self._stream: EventStream | None = None
+        self._advanced: asyncio.Event = asyncio.Event()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"watch-cache {self.prefix}")
@@ -151,12 +167,14 @@ class WatchCache:
             try:
                 revision = await self._list()
                 self.synced.set()
-                async for event in self._backend.watch(self.prefix, revision=revision):
+                self._stream = self._backend.watch(self.prefix, revision=revision)
+                async for event in self._stream:
                     self._apply(event)
                 return
             except BackendClosedError:
                 return
             except ResyncRequiredError as exc:
+                self._stream = None
                 log.warning(
                     "watch cache re-listing", extra={"prefix": self.prefix, "error": str(exc)}
                 )
@@ -181,6 +199,28 @@ class WatchCache:
         for watcher in list(self._watchers):
             if kv.key.startswith(watcher.prefix):
                 watcher.offer(change)
+        self._advanced.set()
+
+    def progress(self) -> int:
+        """The revision up to which this cache has applied every write (>= `revision`)."""
+        stream = self._stream
+        seen = stream.progress() if stream is not None else None
+        return seen if seen is not None and seen > self.revision else self.revision
+
+    async def wait_until(self, revision: int, within: float) -> bool:
+        """Wait (at most ``within`` s) until `progress` reaches ``revision``; True if it did."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while self.progress() < revision:
+            left = deadline - loop.time()
+            if left <= 0 or not self.synced.is_set():
+                return False
+            self._advanced.clear()
+            # Applied events wake us; the short poll covers a watch that turns
+            # live without applying anything (no event after its list).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._advanced.wait(), min(left, 0.01))
+        return True
 
     def unregister(self, watcher: Watcher) -> None:
         self._watchers.discard(watcher)
@@ -189,7 +229,7 @@ class WatchCache:
         """The current objects under ``prefix`` in key order, and the cache revision."""
         items = [o for k, o in self._objects.items() if k.startswith(prefix)]
         items.sort(key=lambda o: o.key)
-        return items, self.revision
+        return items, self.progress()
 
     def get(self, key: str) -> CachedObject | None:
         return self._objects.get(key)

@@ -25,7 +25,7 @@ Errors: one tree rooted at `StorageError` (drawn in `corral.storage.errors`),
 so callers catch by meaning; no sqlite3 or OS exception escapes a driver.
 """
 
-from corral.storage.backend import Backend
+from corral.storage.backend import Backend, EventStream
 from corral.storage.errors import (
     BackendClosedError,
     CompactedError,
@@ -57,6 +57,7 @@ __all__ = [
     "DatastoreInUseError",
     "DatastoreURLError",
     "Event",
+    "EventStream",
     "EventType",
     "FutureRevisionError",
     "KeyExistsError",

@@ -21,10 +21,27 @@ Semantics every driver keeps:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Protocol, runtime_checkable
 
 from corral.storage.types import Event, KeyValue, ListResult
+
+
+class EventStream(Protocol):
+    """A watch: its events in revision order, and how far its reader has got."""
+
+    def __aiter__(self) -> EventStream: ...
+
+    async def __anext__(self) -> Event: ...
+
+    async def aclose(self) -> None:
+        """End the watch (its subscription is released)."""
+
+    def progress(self) -> int | None:
+        """A revision up to which the reader has seen every event (None: not known).
+
+        Known while the watch is live with nothing buffered: every event up to
+        the newest revision this process published has been read.
+        """
 
 
 @runtime_checkable
@@ -81,7 +98,7 @@ class Backend(Protocol):
         Returns the deleted state: the last value, at the delete's revision.
         """
 
-    def watch(self, prefix: str, *, revision: int) -> AsyncIterator[Event]:
+    def watch(self, prefix: str, *, revision: int) -> EventStream:
         """Every event after ``revision`` for keys under ``prefix``, then live ones.
 
         Raises `CompactedError` (before the first event) if ``revision`` is older

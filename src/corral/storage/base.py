@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
 
 from corral.storage.broadcaster import Broadcaster
 from corral.storage.errors import (
@@ -35,7 +34,7 @@ from corral.storage.errors import (
 )
 from corral.storage.options import StorageOptions
 from corral.storage.types import Event, KeyValue
-from corral.storage.watch import watch_log
+from corral.storage.watch import WatchStream
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +73,19 @@ class _ClosedWatch:
     async def __anext__(self) -> Event:
         raise BackendClosedError()
 
+    async def aclose(self) -> None:
+        return None
+
+    def progress(self) -> int | None:
+        return None
+
 
 class LogBackend(abc.ABC):
     """Base of the drivers: see the module docstring for what it decides."""
+
+    #: True when this process is the datastore's only writer (SQLite under its
+    #: lock, memory): then `current_revision` needs no read of the datastore.
+    exclusive = False
 
     def __init__(self, options: StorageOptions | None = None) -> None:
         self.options = options or StorageOptions()
@@ -155,6 +164,12 @@ class LogBackend(abc.ABC):
             raise BackendClosedError()
 
     async def current_revision(self) -> int:
+        if self.exclusive:
+            self._check_open()
+            # Every write goes through this process and is published before it
+            # is acknowledged, so the last published revision is the newest
+            # acknowledged one: no read of the datastore needed.
+            return self._broadcaster.revision
         return (await self._snapshot())[0]
 
     async def compacted_revision(self) -> int:
@@ -162,7 +177,7 @@ class LogBackend(abc.ABC):
 
     # -- watch -----------------------------------------------------------------
 
-    def watch(self, prefix: str, *, revision: int) -> AsyncIterator[Event]:
+    def watch(self, prefix: str, *, revision: int) -> WatchStream | _ClosedWatch:
         """See `corral.storage.backend.Backend.watch`.
 
         The subscription is taken right away, so a watch from revision 0 sees
@@ -174,7 +189,7 @@ class LogBackend(abc.ABC):
         if revision < 0:
             raise ValueError(f"revision must be >= 0, not {revision}")
         subscription = self._broadcaster.subscribe(prefix)
-        return watch_log(self, subscription, revision, self._broadcaster.revision)
+        return WatchStream(self, subscription, revision, self._broadcaster.revision)
 
     # -- background work -------------------------------------------------------
 

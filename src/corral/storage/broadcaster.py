@@ -15,6 +15,11 @@ What this module decides:
   bounded and the other subscribers never notice.
 - `Broadcaster.close` ends every subscription: buffered events are still
   delivered, then iteration stops cleanly.
+- Progress without messages: a live subscription whose buffer is empty has
+  been handed every event published so far, so its reader has seen the log
+  up to `Broadcaster.revision` (`Subscription.progress`). This is what lets
+  the API server's watch cache prove it is current for a consistent read,
+  the way etcd's progress notifications do, at no cost per event.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ class Subscription:
         "_limit",
         "_state",
         "_waiter",
+        "live",
         "prefix",
     )
 
@@ -58,6 +64,18 @@ class Subscription:
         self._waiter: asyncio.Future[None] | None = None
         self._state = _LIVE
         self._last_revision = 0
+        #: Set by the watch once it reads only from this subscription (history done).
+        self.live = False
+
+    def progress(self) -> int | None:
+        """The revision its reader has seen every event up to, if known.
+
+        Known when the watch reads live events and none is buffered: then
+        every event published (up to `Broadcaster.revision`) was handed over.
+        """
+        if self.live and not self._events and self._state == _LIVE:
+            return self._broadcaster.revision
+        return None
 
     def __aiter__(self) -> Subscription:
         return self

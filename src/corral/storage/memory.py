@@ -50,6 +50,8 @@ def _revision_of(event: Event) -> int:
 class MemoryBackend(LogBackend):
     """A revisioned key-value log held in memory."""
 
+    exclusive = True
+
     def __init__(self, options: StorageOptions | None = None) -> None:
         super().__init__(options)
         self._revision = 0

@@ -17,11 +17,15 @@ steps is what makes that true:
 
 A watch from revision 0 means "from now": it skips the history and starts
 after the newest revision published when it subscribed.
+
+`WatchStream` is what drivers return: the events as an async iterator, plus
+`WatchStream.progress`, the revision up to which the reader has seen every
+event once it is reading live events with nothing buffered.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Protocol
 
 from corral.storage.broadcaster import Subscription
@@ -56,7 +60,7 @@ class History(Protocol):
 
 async def watch_log(
     history: History, subscription: Subscription, revision: int, now: int
-) -> AsyncIterator[Event]:
+) -> AsyncGenerator[Event, None]:
     """Events after ``revision`` (0: after ``now``) under the subscription's prefix.
 
     ``subscription`` must have been taken before this runs, and ``now`` is the
@@ -77,6 +81,7 @@ async def watch_log(
                 events, last = await history._events_after(prefix, last, current, HISTORY_PAGE)
                 for event in events:
                     yield event
+        subscription.live = True
         async for event in subscription:
             if event.kv.mod_revision > last:
                 last = event.kv.mod_revision
@@ -87,3 +92,28 @@ async def watch_log(
         return
     finally:
         subscription.close()
+
+
+class WatchStream:
+    """A watch's events (an async iterator) and how far its reader has got."""
+
+    __slots__ = ("_events", "_subscription")
+
+    def __init__(
+        self, history: History, subscription: Subscription, revision: int, now: int
+    ) -> None:
+        self._subscription = subscription
+        self._events = watch_log(history, subscription, revision, now)
+
+    def __aiter__(self) -> WatchStream:
+        return self
+
+    async def __anext__(self) -> Event:
+        return await self._events.__anext__()
+
+    async def aclose(self) -> None:
+        await self._events.aclose()
+
+    def progress(self) -> int | None:
+        """See `Subscription.progress`: every event up to this revision was read."""
+        return self._subscription.progress()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -154,3 +155,40 @@ async def test_close_ends_watches(make_backend: BackendFactory) -> None:
     assert [e.kv for e in await drain(buffered)] == [last]
     with pytest.raises(BackendClosedError):
         await anext(backend.watch("/", revision=0))
+
+
+async def test_progress_is_known_only_when_live_and_drained(backend: Backend) -> None:
+    """`EventStream.progress`: unknown while history or buffered events remain unread;
+    once the reader waits for live events with nothing buffered, it is the newest
+    revision written, even when that write was under another prefix."""
+    first = await backend.create("/p/a", b"1")
+    second = await backend.create("/p/b", b"2")
+    watch = backend.watch("/p/", revision=first.mod_revision)
+    assert watch.progress() is None  # history not read yet
+    seen: list[int] = []
+
+    async def read() -> None:
+        async for event in watch:
+            seen.append(event.revision)
+
+    reader = asyncio.create_task(read())
+    try:
+        async with asyncio.timeout(5):
+            while watch.progress() is None:  # noqa: ASYNC110 (polling with a deadline)
+                await asyncio.sleep(0.001)
+        assert seen == [second.mod_revision]
+        assert watch.progress() == second.mod_revision
+        elsewhere = await backend.create("/elsewhere/x", b"3")
+        assert watch.progress() == elsewhere.mod_revision == await backend.current_revision()
+        mine = await backend.create("/p/c", b"4")
+        if mine.mod_revision not in seen:  # published but not read yet: not known
+            assert watch.progress() is None
+        async with asyncio.timeout(5):
+            while watch.progress() != mine.mod_revision:  # noqa: ASYNC110
+                await asyncio.sleep(0.001)
+        assert seen == [second.mod_revision, mine.mod_revision]
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+        await watch.aclose()

@@ -13,7 +13,12 @@ from corral.apiserver.asgi import Response
 from corral.apiserver.handlers.context import Verb
 from corral.apiserver.handlers.io import query_int, query_one
 from corral.apiserver.handlers.lists import list_response
-from corral.apiserver.handlers.readmode import cache_revision_ok, check_match, parse_revision
+from corral.apiserver.handlers.readmode import (
+    cache_revision_ok,
+    check_match,
+    consistent_from_cache,
+    parse_revision,
+)
 from corral.apiserver.handlers.selection import selection_from
 from corral.apiserver.store import list_objects
 from corral.apiserver.store.objects import served_body
@@ -30,7 +35,10 @@ async def list_(v: Verb) -> Response:
     if token and rv and rv != "0":
         raise BadRequest("specifying resource version is not allowed when using continue")
     predicate = None if selection.everything else selection.matches
-    if not token and cache_revision_ok(v, rv):
+    from_cache = cache_revision_ok(v, rv)
+    if not rv and not token and not limit:
+        from_cache = await consistent_from_cache(v)
+    if not token and from_cache:
         objects, revision = v.cache.snapshot(v.rt.collection_prefix(v.namespace))
         items = [
             served_body(v.rt, o.body) for o in objects if predicate is None or predicate(o.obj)

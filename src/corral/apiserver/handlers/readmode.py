@@ -1,8 +1,10 @@
 """Where a read is served from, by its resourceVersion (Kubernetes' rules).
 
-- unset: a consistent read at the newest revision, from storage. (Corral's
-  backends have no progress notifications, so the cache cannot prove it is
-  current; reading storage is the simple correct choice.)
+- unset: a consistent read at the newest revision: from the watch cache once
+  its progress has reached the datastore's current revision (it waits up to
+  `CONSISTENT_WAIT` seconds, as Kubernetes' consistent reads from cache do),
+  else from storage. A LIST with ``limit`` reads storage (continue tokens
+  need a revision the datastore can read).
 - ``0``: any recent state: the watch cache, as it is.
 - ``N`` (NotOlderThan, the default match): the watch cache once it has
   reached N; otherwise storage at the newest revision, which is newer.
@@ -41,6 +43,18 @@ def check_match(v: Verb, rv: str) -> str:
     if match == "Exact" and rv == "0":
         raise BadRequest('resourceVersionMatch "exact" is forbidden for resourceVersion "0"')
     return match
+
+
+#: How long a consistent read waits for the watch cache before reading storage.
+CONSISTENT_WAIT = 3.0
+
+
+async def consistent_from_cache(v: Verb) -> bool:
+    """True once the watch cache reflects every acknowledged write (consistent read)."""
+    if not v.cache.synced.is_set():
+        return False
+    target = await v.backend.current_revision()
+    return await v.cache.wait_until(target, CONSISTENT_WAIT)
 
 
 def cache_revision_ok(v: Verb, rv: str) -> bool:

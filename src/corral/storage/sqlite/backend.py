@@ -32,6 +32,8 @@ COMPACT_CHUNK = 2000
 class SQLiteBackend(LogBackend):
     """A revisioned key-value log in one SQLite file (see docs/storage.md)."""
 
+    exclusive = True  # the file is locked (flock) by this process
+
     def __init__(
         self,
         path: str | os.PathLike[str],
