@@ -1,0 +1,96 @@
+"""The in-process loopback transport: the official client semantics, no HTTP.
+
+A `corral.client.Client` over `LoopbackTransport` must behave exactly like
+one over HTTPS: the same answers and errors, watches that stream and end
+when the caller leaves, and authentication as a named system user whose
+token never leaves the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from corral.apiserver import (
+    APIServerApp,
+    HealthChecks,
+    HTTPMetrics,
+    LoopbackAuthenticator,
+    LoopbackTransport,
+    build_kube_api,
+)
+from corral.client import Client, ResourceRef
+from corral.machinery.status import AlreadyExists, NotFound, Unauthorized
+from corral.storage import MemoryBackend
+
+CONFIGMAPS = ResourceRef("", "v1", "configmaps", kind="ConfigMap")
+
+
+@pytest.fixture
+async def parts() -> AsyncIterator[tuple[APIServerApp, LoopbackAuthenticator]]:
+    backend = MemoryBackend()
+    await backend.start()
+    health = HealthChecks()
+    kube = await build_kube_api(backend, health)
+    async with asyncio.timeout(10):
+        while kube.caches.unsynced():  # noqa: ASYNC110 (polling with a deadline)
+            await asyncio.sleep(0.01)
+    loopback = LoopbackAuthenticator()
+    app = APIServerApp(authenticator=loopback, health=health, metrics=HTTPMetrics(), api=kube.api)
+    yield app, loopback
+    await kube.stop()
+    await backend.close()
+
+
+async def test_crud_and_errors_as_over_http(
+    parts: tuple[APIServerApp, LoopbackAuthenticator],
+) -> None:
+    app, loopback = parts
+    client = Client(LoopbackTransport(app, loopback.issue("system:test")), namespace="default")
+    made = await client.create(CONFIGMAPS, {"metadata": {"name": "a"}, "data": {"k": "v"}})
+    assert made["metadata"]["uid"]
+    got = await client.get(CONFIGMAPS, "a")
+    assert got["data"] == {"k": "v"}
+    with pytest.raises(AlreadyExists):
+        await client.create(CONFIGMAPS, {"metadata": {"name": "a"}})
+    await client.delete(CONFIGMAPS, "a")
+    with pytest.raises(NotFound):
+        await client.get(CONFIGMAPS, "a")
+    await client.close()
+
+
+async def test_a_token_not_issued_here_is_refused(
+    parts: tuple[APIServerApp, LoopbackAuthenticator],
+) -> None:
+    app, _ = parts
+    client = Client(LoopbackTransport(app, "made-up"), namespace="default")
+    with pytest.raises(Unauthorized):
+        await client.get(CONFIGMAPS, "a")
+    await client.close()
+
+
+async def test_watch_streams_and_ends_when_the_caller_leaves(
+    parts: tuple[APIServerApp, LoopbackAuthenticator],
+) -> None:
+    app, loopback = parts
+    transport = LoopbackTransport(app, loopback.issue("system:test"))
+    client = Client(transport, namespace="default")
+    listed = await client.list(CONFIGMAPS)
+    seen: list[tuple[str, str]] = []
+    async with client.watch(
+        CONFIGMAPS, resource_version=listed["metadata"]["resourceVersion"]
+    ) as events:
+        await client.create(CONFIGMAPS, {"metadata": {"name": "w1"}})
+        await client.create(CONFIGMAPS, {"metadata": {"name": "w2"}})
+        async with asyncio.timeout(10):
+            async for type_, obj in events:
+                seen.append((type_, obj["metadata"]["name"]))
+                if len(seen) == 2:
+                    break
+    assert seen == [("ADDED", "w1"), ("ADDED", "w2")]
+    async with asyncio.timeout(5):
+        while transport._tasks:  # noqa: ASYNC110 (the app notices the disconnect)
+            await asyncio.sleep(0.01)
+    await client.close()
