@@ -1,16 +1,17 @@
-"""`python -m bench [storage|startup ...]`: run benchmarks and record the figures."""
+"""`python -m bench [storage|startup|api|kube ...]`: run benchmarks and record the figures."""
 
 from __future__ import annotations
 
 import sys
 
-from bench import api_bench, startup_bench, storage_bench
+from bench import api_bench, kube_bench, startup_bench, storage_bench
 from bench.report import Run
 
 SUITES = {
     "storage": storage_bench.run,
     "startup": startup_bench.run,
     "api": api_bench.run,
+    "kube": kube_bench.run,
 }
 
 

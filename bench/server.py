@@ -74,7 +74,9 @@ class Server:
 
 
 @contextmanager
-def running_server(data_dir: Path, *, cpu: int | None = None) -> Iterator[Server]:
+def running_server(
+    data_dir: Path, *, cpu: int | None = None, args: tuple[str, ...] = ()
+) -> Iterator[Server]:
     """Start a server on free loopback ports; yield it once /readyz answers 200."""
     https_port, http_port = free_port(), free_port()
     cmd = [
@@ -90,6 +92,7 @@ def running_server(data_dir: Path, *, cpu: int | None = None) -> Iterator[Server
         str(http_port),
         "--log-level",
         "warning",
+        *args,
     ]
     if cpu is not None and (os.cpu_count() or 1) > 1:
         cmd = ["taskset", "-c", str(cpu), *cmd]

@@ -77,7 +77,7 @@ class ServerSettings:
             event_ttl=_positive_ttl(int(params.get("event_ttl", 3600))),
             management=not params.get("no_management", False),
             simulate_nodes=int(params.get("simulate_nodes") or 0),
-            controllers=_controllers(str(params.get("controllers") or "*")),
+            controllers=_controllers(str(params.get("controllers", "*"))),
             lease_timings=_lease_timings(params),
             node_monitor_grace_period=float(params.get("node_monitor_grace_period") or 40.0),
         )
