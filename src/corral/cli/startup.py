@@ -8,7 +8,10 @@ that leaves everything on disk as it was:
 3. issue or keep the admin token and ``admin.kubeconfig`` (`corral.auth`);
 4. build the Kubernetes API (registry, system namespaces, watch caches with
    their ``watch-cache`` readiness check), the two ASGI apps, the health
-   registry (with the ``storage`` readiness check) and the metrics.
+   registry (with the ``storage`` readiness check) and the metrics;
+5. build (not start) the controller manager and the simulated nodes, whose
+   clients are in-process (loopback) and act as named system users; `serve`
+   starts them once the servers listen (`Components.start_background`).
 
 The watch caches' event ring size may be set (for tests) with the hidden
 environment variable ``CORRAL_WATCH_CACHE_SIZE``.
