@@ -1,7 +1,9 @@
 """Request bodies in, response bodies out: media types, size limit, query options.
 
-- Bodies: ``application/json`` and ``application/yaml`` (a single document),
-  at most 3 MiB (413); anything else is 415 with the accepted types listed.
+- Bodies: ``application/json``, ``application/yaml`` (a single document) and
+  ``application/vnd.kubernetes.protobuf`` (built-in kinds: decoded to JSON by
+  ``corral.machinery.protobuf``, then checked exactly as JSON is), at most
+  3 MiB (413); anything else is 415 with the accepted types listed.
 - Responses: JSON by default; YAML when Accept prefers ``application/yaml``;
   a Table when Accept asks for ``as=Table;g=meta.k8s.io;v=v1``. An Accept
   that allows none of these is 406.
@@ -20,6 +22,8 @@ import yaml
 
 from corral.apiserver.asgi import Request, Response
 from corral.machinery.openapi import GVK, Intake, decode_and_check, parse_field_validation
+from corral.machinery.protobuf import CONTENT_TYPE as PROTOBUF
+from corral.machinery.protobuf import decode_delete_options, decode_object
 from corral.machinery.status import (
     BadRequest,
     NotAcceptable,
@@ -30,7 +34,7 @@ from corral.machinery.status import (
 MAX_BODY = 3 * 1024 * 1024
 JSON = b"application/json"
 YAML = b"application/yaml"
-BODY_TYPES = ("application/json", "application/yaml")
+BODY_TYPES = ("application/json", "application/yaml", PROTOBUF)
 _SERVED = (
     "application/json",
     "application/yaml",
@@ -66,7 +70,7 @@ def _short(exc: Exception) -> str:
 
 
 def body_media_type(request: Request) -> str:
-    """The request body's media type; 415 unless it is JSON or YAML."""
+    """The request body's media type; 415 unless it is JSON, YAML or protobuf."""
     ctype = media_type(request.headers.get("content-type", "application/json"))
     if ctype not in BODY_TYPES:
         raise UnsupportedMediaType(BODY_TYPES)
@@ -87,6 +91,8 @@ async def read_checked_object(
     ctype = body_media_type(request)
     directive = parse_field_validation(query_one(request, "fieldValidation") or None)
     raw = await read_raw(request)
+    if ctype == PROTOBUF:
+        raw = orjson.dumps(decode_object(raw, gvk.group_version, gvk.kind))
     return decode_and_check(
         raw, gvk, directive, yaml_body=ctype == "application/yaml", schema=schema
     )
@@ -101,8 +107,10 @@ def with_warnings(response: Response, warnings: list[str]) -> Response:
 
 
 async def read_object(request: Request) -> dict[str, Any]:
-    """The request's body as an object (JSON or YAML)."""
+    """The request's body as an object (JSON, YAML or protobuf)."""
     ctype = body_media_type(request)
+    if ctype == PROTOBUF:
+        return decode_object(await read_raw(request))
     doc = parse_document(await read_raw(request), ctype)
     if not isinstance(doc, dict):
         raise BadRequest("the body of the request must be a JSON or YAML object")
@@ -115,6 +123,8 @@ async def read_options(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     ctype = media_type(request.headers.get("content-type", "application/json"))
+    if ctype == PROTOBUF:
+        return decode_delete_options(raw)
     doc = parse_document(raw, "application/yaml" if ctype == "application/yaml" else "")
     return doc if isinstance(doc, dict) else {}
 
