@@ -184,7 +184,7 @@ def run(report: Run) -> None:
         report.add(Figure("server RSS after the rollout", "MB", [server.memory_mb()]))
     with (
         tempfile.TemporaryDirectory(dir=scratch) as tmp,
-        running_server(Path(tmp), args=("--controllers", "")) as server,
+        running_server(Path(tmp), args=("--controllers", "-*")) as server,
     ):
         uvloop.run(_seed_configmaps(server))
         memory = [uvloop.run(_informer_mb(server)) for _ in range(3)]

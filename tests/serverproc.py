@@ -4,7 +4,8 @@ A test module that needs a live server starts one (module-scoped) with
 `running_server`: it picks free loopback ports, starts ``python -m
 corral.cli.main server`` with a fresh data directory, polls ``/readyz`` on
 the plain-HTTP port until it answers 200 (with a deadline, no fixed sleeps),
-and on exit sends SIGTERM and checks for a clean exit 0. `run_corral` runs a
+and on exit sends SIGTERM and checks for a clean exit 0. Built-in
+controllers are off unless the test asks for them. `run_corral` runs a
 command that is expected to end by itself (a failing start, ``--version``).
 """
 
@@ -46,6 +47,13 @@ def _env(extra: Mapping[str, str] | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
     env.update(extra or {})
     return env
+
+
+def _server_env(extra: Mapping[str, str] | None) -> dict[str, str]:
+    """A server's environment: no built-in controllers unless the test asks
+    (``--controllers`` or ``CORRAL_CONTROLLERS``), so API tests see only
+    their own objects."""
+    return _env({"CORRAL_CONTROLLERS": "-*", **(extra or {})})
 
 
 def run_corral(
@@ -115,7 +123,7 @@ def start_server(
         *extra_args,
     )
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(argv, stdout=log, stderr=log, env=_env(env))
+        proc = subprocess.Popen(argv, stdout=log, stderr=log, env=_server_env(env))
     http_url = f"http://127.0.0.1:{http_port}"
     deadline = time.monotonic() + READY_DEADLINE
     while True:

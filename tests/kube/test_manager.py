@@ -34,6 +34,7 @@ def test_controllers_spec_follows_kube_controller_manager_syntax() -> None:
         n for n in every if n in ("scheduler", "namespace")
     ]
     assert enabled_controllers("") == []
+    assert enabled_controllers("-*") == []
     with pytest.raises(ValueError, match="unknown controller 'nope'"):
         enabled_controllers("*,-nope")
 

@@ -8,7 +8,8 @@ in its route's handler. Routes: the health endpoints and ``/version``
 (`KubeAPI`, when given) and its OpenAPI documents under ``/openapi``;
 anything else is 404 once authenticated and 401 before. After
 authentication, the in-flight limit (`InFlightLimit`) answers 429 when too
-many requests are being served.
+many requests are being served. WebSocket upgrades pass the same filters
+and are served only for watches (`corral.apiserver.websocket`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from corral.apiserver.inflight import InFlightLimit
 from corral.apiserver.metrics import HTTPMetrics
 from corral.apiserver.openapi_routes import OpenAPIRoutes
 from corral.apiserver.pipeline import Authenticate, Filter, Route, Router, chain
+from corral.apiserver.websocket import serve_websocket, watches_only
 from corral.machinery.authn import Authenticator
 
 
@@ -51,11 +53,19 @@ class APIServerApp:
         if openapi is not None:
             routes.append(Route("openapi", "/openapi", openapi.handle, subpaths=True))
         self._router = Router(routes)
-        self._handler = chain(https_filters(authenticator), self._router.dispatch)
+        filters = https_filters(authenticator)
+        self._handler = chain(filters, self._router.dispatch)
+        self._ws_handler = chain(
+            filters, watches_only(self._router.dispatch, frozenset({"api", "apis"}))
+        )
         self._metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             await answer(scope, send, self._router, self._handler, self._metrics, receive)
+        elif scope["type"] == "websocket":
+            await serve_websocket(
+                scope, receive, send, self._router, self._ws_handler, self._metrics
+            )
         elif scope["type"] == "lifespan":
             await serve_lifespan(receive, send)

@@ -53,7 +53,8 @@ async def answer(
     if isinstance(response, StreamingResponse):
         assert receive is not None
         metrics.observe(request.method, request.route, response.status, 0.0)
-        await send_streaming(send, receive, response)
+        with metrics.long_running(request.route, "http"):
+            await send_streaming(send, receive, response)
         return
     await send_response(send, response)
     metrics.observe(request.method, request.route, response.status, time.perf_counter() - started)

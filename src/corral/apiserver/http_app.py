@@ -6,7 +6,8 @@ endpoints (for probes that cannot do TLS) and answers every other request
 with a 308 to the same path and query on ``https://<host>:<https-port>``,
 where ``<host>`` is the request's Host header without its port (or the
 server's own host if the header is missing or malformed). It never reads
-the ``Authorization`` header or a body, and never serves ``/metrics``.
+the ``Authorization`` header or a body, and never serves ``/metrics``. A
+WebSocket upgrade is answered with the same redirect, before the handshake.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from corral.apiserver.health import HealthChecks, health_routes
 from corral.apiserver.metrics import HTTPMetrics
 from corral.apiserver.pipeline import Router
 from corral.apiserver.responses import redirect_response
+from corral.apiserver.websocket import refuse
 
 _HOST = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})?$")
 
@@ -37,6 +39,11 @@ class HTTPRedirectApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             await answer(scope, send, self._router, self._handle, self._metrics)
+        elif scope["type"] == "websocket":
+            if (await receive())["type"] == "websocket.connect":
+                request = Request({**scope, "method": "GET"})
+                await refuse(scope, send, redirect_response(self.location(request)))
+                self._metrics.observe("GET", "redirect", 308, 0.0)
         elif scope["type"] == "lifespan":
             await serve_lifespan(receive, send)
 

@@ -3,8 +3,11 @@
 Like kube-apiserver's ``--max-requests-inflight`` (read-only, default 800
 here) and ``--max-mutating-requests-inflight`` (default 400): a request
 over its limit is answered at once with 429 TooManyRequests and
-``Retry-After: 1``. Long-running requests (watches) are not counted, and
-neither are the health endpoints (probes must always get through).
+``Retry-After: 1``. Long-running requests (watches, over HTTP or
+WebSocket) are not counted, and neither are the health endpoints (probes
+must always get through). A WebSocket upgrade is long-running whatever it
+asks for: only watches are accepted (`corral.apiserver.websocket`), and
+anything else is refused before any work.
 """
 
 from __future__ import annotations
@@ -19,12 +22,24 @@ MUTATING_LIMIT = 400
 _MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def is_long_running(request: Request) -> bool:
-    """Watches: ``?watch=true|1`` or a legacy ``/watch/`` path."""
+def is_watch(request: Request) -> bool:
+    """A watch: ``?watch=true|1`` or a legacy ``/watch/`` path."""
     if "/watch/" in request.path:
         return True
     values = request.query.get("watch") or [""]
     return values[-1].lower() in ("true", "1")
+
+
+#: Pod subresources Kubernetes counts as long-running (``BasicLongRunningRequestCheck``).
+_LONG_RUNNING_POD_SUBRESOURCES = frozenset({"log", "exec", "attach", "portforward"})
+
+
+def is_long_running(request: Request) -> bool:
+    """Watches, pods' log/exec/attach/portforward, and any WebSocket upgrade."""
+    if is_watch(request) or request.scope.get("type") == "websocket":
+        return True
+    parts = request.path.rstrip("/").rsplit("/", 3)
+    return len(parts) == 4 and parts[1] == "pods" and parts[3] in _LONG_RUNNING_POD_SUBRESOURCES
 
 
 class InFlightLimit:

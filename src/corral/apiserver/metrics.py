@@ -6,6 +6,10 @@ test process) holding the process, platform and GC collectors and:
 - ``corral_http_requests_total{method,path_class,code}``: requests answered;
 - ``corral_http_request_duration_seconds{method,path_class}``: time from the
   request reaching the app to its response being handed to the server;
+- ``corral_http_long_running_requests{path_class,transport}``: long-running
+  requests (watches) open now, over ``http`` (chunked) or ``websocket``;
+  they are counted in ``corral_http_requests_total`` when they start (code
+  200, or 101 for a WebSocket), with a latency of 0;
 - ``corral_build_info{version}``: always 1.
 
 Label values are bounded: ``path_class`` is the name of the matched route
@@ -15,6 +19,9 @@ series without bound.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -57,6 +64,12 @@ class HTTPMetrics:
             buckets=_BUCKETS,
             registry=self.registry,
         )
+        self._long_running = Gauge(
+            "corral_http_long_running_requests",
+            "Long-running requests (watches) open now, by path class and transport.",
+            ["path_class", "transport"],
+            registry=self.registry,
+        )
         build = Gauge(
             "corral_build_info",
             "Always 1; labelled with the version.",
@@ -70,6 +83,16 @@ class HTTPMetrics:
         method = method if method in _METHODS else "OTHER"
         self._requests.labels(method, path_class, str(code)).inc()
         self._latency.labels(method, path_class).observe(seconds)
+
+    @contextlib.contextmanager
+    def long_running(self, path_class: str, transport: str) -> Iterator[None]:
+        """Count a long-running request (``transport``: http or websocket) while it is open."""
+        gauge = self._long_running.labels(path_class, transport)
+        gauge.inc()
+        try:
+            yield
+        finally:
+            gauge.dec()
 
     async def handle(self, request: Request) -> Response:
         """``GET /metrics``."""

@@ -59,7 +59,7 @@ def make_server(app: ASGIApp, ssl_context: ssl.SSLContext | None, grace: int) ->
     config = uvicorn.Config(
         app,
         http="auto",
-        ws="none",
+        ws="wsproto",
         lifespan="off",
         interface="asgi3",
         log_config=None,

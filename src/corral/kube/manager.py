@@ -9,7 +9,8 @@ controller. When it loses the lease (or the server stops) everything it
 started is stopped before anything else may contend again.
 
 Which controllers run is a list in Kubernetes' ``--controllers`` syntax:
-``*`` (all), names to enable, ``-name`` to disable (``*,-garbagecollector``).
+``*`` (all), names to enable, ``-name`` to disable (``*,-garbagecollector``),
+``-*`` (or an empty list) for none.
 """
 
 from __future__ import annotations
@@ -75,7 +76,9 @@ def enabled_controllers(spec: str) -> list[str]:
         if item == "*":
             chosen |= set(CONTROLLERS)
     for item in items:
-        if item.startswith("-"):
+        if item == "-*":
+            chosen.clear()
+        elif item.startswith("-"):
             chosen.discard(item[1:])
         elif item != "*":
             chosen.add(item)

@@ -2,8 +2,10 @@
 
 Creates answer 201 (200 for a dry run, as Kubernetes); updates 200; deletes
 200 with the deleted object or a success Status (per kind), or with the
-object still present when finalizers hold it. DELETE on a collection
-deletes every selected object and answers with the list of them.
+object still present when finalizers or a grace period hold it (202 if the
+request said ``orphanDependents=false``). The DeleteOptions come from the
+body or the query (`deleteoptions`). DELETE on a collection deletes every
+selected object with the same options and answers with the list of them.
 
 Custom resources are checked against their version's schema, and writes
 to them carry the version's warnings (rules the server does not enforce).
@@ -19,12 +21,12 @@ import orjson
 from corral.apiserver.asgi import Response
 from corral.apiserver.crds import CRD_GROUP, CRD_RESOURCE, add_cleanup_finalizer, wait_until_served
 from corral.apiserver.handlers.context import Verb
+from corral.apiserver.handlers.deleteoptions import delete_options
 from corral.apiserver.handlers.io import (
     body_response,
     dry_run,
     object_response,
     read_checked_object,
-    read_options,
     with_warnings,
 )
 from corral.apiserver.handlers.lists import list_response
@@ -87,19 +89,19 @@ async def update(v: Verb) -> Response:
 
 
 async def delete(v: Verb) -> Response:
-    options = await read_options(v.request)
-    dry = dry_run(v.request)
+    options, dry = await delete_options(v.request)
     if _is_crd(v.rt) and not dry:
         options = await add_cleanup_finalizer(v.backend, v.rt, v.name, options)
     stored, gone = await delete_object(v.backend, v.rt, v.namespace, v.name, options, dry_run=dry)
     if gone and not v.rt.return_deleted_object:
         return object_response(v.request, 200, success_status(v.rt, stored.obj))
-    return body_response(v.request, 200, stored.body)
+    # Kubernetes answers 202 for an object still there after orphanDependents=false.
+    accepted = not gone and options.get("orphanDependents") is False
+    return body_response(v.request, 202 if accepted else 200, stored.body)
 
 
 async def delete_collection(v: Verb) -> Response:
-    options = await read_options(v.request)
-    dry = dry_run(v.request)
+    options, dry = await delete_options(v.request)
     selection = selection_from(v.request, v.rt)
     page = await list_objects(
         v.backend,

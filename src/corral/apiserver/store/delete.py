@@ -1,28 +1,32 @@
-"""Deleting objects: preconditions, finalizers, namespaces, collections.
+"""Deleting objects: options, preconditions, then remove, mark or keep.
 
 As in Kubernetes' generic registry:
 
+- The DeleteOptions are checked first (`deleteoptions`: 400/422).
 - ``preconditions.uid`` / ``preconditions.resourceVersion`` in the
   DeleteOptions must match the stored object (409 Conflict otherwise).
-- An object with finalizers is not removed: it gets ``deletionTimestamp``
-  (and ``deletionGracePeriodSeconds: 0``) and stays until an update empties
-  its finalizers (see `update`); the answer is the object, 200.
 - ``default``, ``kube-system`` and ``kube-public`` may not be deleted (403).
-- A Namespace is marked instead: ``deletionTimestamp`` and ``status.phase:
-  Terminating``; it goes once ``spec.finalizers`` and ``metadata.finalizers``
-  are both empty (the namespace controller's job).
+- What the delete does to the object — graceful deletion of pods, the
+  garbage collector's finalizers, marking objects that finalizers hold,
+  Namespaces turning ``Terminating`` — is decided in `deletion`; a mark is
+  written with compare-and-swap (nothing when it changes nothing), and the
+  answer is the object, 200.
 - Otherwise the key is deleted with compare-and-swap; the answer is the
   deleted object for kinds that return it (pods, services) and a success
   ``Status`` naming the object for the others.
+- ``dryRun`` (query or body): everything is checked and decided, nothing is
+  written.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from corral.apiserver.registry import ResourceType
-from corral.apiserver.store.meta import now_rfc3339
-from corral.apiserver.store.objects import Stored, encode_object, storage_errors, stored_from_kv
+from corral.apiserver.store.deleteoptions import parse_delete_options
+from corral.apiserver.store.deletion import Outcome, is_namespace, plan_delete
+from corral.apiserver.store.objects import Stored, encode_object, stored_from_kv
 from corral.machinery.status import Conflict, Forbidden, NotFound
 from corral.storage import Backend, KeyNotFoundError, RevisionMismatchError
 
@@ -56,17 +60,6 @@ def check_preconditions(rt: ResourceType, obj: dict[str, Any], options: dict[str
         )
 
 
-def _is_namespace(rt: ResourceType) -> bool:
-    return rt.group == "" and rt.resource == "namespaces"
-
-
-def _pending(rt: ResourceType, obj: dict[str, Any]) -> bool:
-    """True if deleting ``obj`` must wait (finalizers, or a namespace's spec finalizers)."""
-    if obj["metadata"].get("finalizers"):
-        return True
-    return _is_namespace(rt) and bool((obj.get("spec") or {}).get("finalizers"))
-
-
 def success_status(rt: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
     """The ``Status`` a DELETE answers with for kinds that do not return the object."""
     meta = obj["metadata"]
@@ -90,8 +83,14 @@ async def delete_object(
     *,
     dry_run: bool = False,
 ) -> tuple[Stored, bool]:
-    """Delete (or mark for deletion); returns the object and whether it is gone."""
-    if _is_namespace(rt) and name in UNDELETABLE_NAMESPACES:
+    """Delete (or mark for deletion); returns the object and whether it is gone.
+
+    ``options`` is the DeleteOptions JSON (checked here: 400/422); its
+    ``dryRun`` counts as well as ``dry_run``.
+    """
+    parsed = parse_delete_options(options)
+    dry_run = dry_run or parsed.dry_run
+    if is_namespace(rt) and name in UNDELETABLE_NAMESPACES:
         raise Forbidden("namespaces", name, "this namespace may not be deleted")
     key = rt.key(namespace, name)
     for _ in range(_RETRIES):
@@ -100,14 +99,25 @@ async def delete_object(
             raise NotFound(rt.resource, name, group=rt.group)
         current = stored_from_kv(rt, kv)
         check_preconditions(rt, current.obj, options)
-        if _pending(rt, current.obj):
-            if current.obj["metadata"].get("deletionTimestamp"):
+        obj = copy.deepcopy(current.obj)
+        outcome = plan_delete(rt, obj, parsed)
+        if outcome is Outcome.KEEP:
+            return current, False
+        if outcome is Outcome.MARK:
+            value = encode_object(rt, obj)
+            if value == kv.value:
                 return current, False
+            if dry_run:
+                return Stored.unsaved(obj), False
             try:
-                marked = await _mark(backend, rt, namespace, name, kv.mod_revision, dry_run)
-            except Conflict:
+                written = await backend.update(
+                    key, value, expected_revision=kv.mod_revision, ttl=rt.ttl
+                )
+            except RevisionMismatchError:
                 continue
-            return marked, False
+            except KeyNotFoundError:
+                raise NotFound(rt.resource, name, group=rt.group) from None
+            return stored_from_kv(rt, written), False
         if dry_run:
             return current, True
         try:
@@ -118,26 +128,3 @@ async def delete_object(
             raise NotFound(rt.resource, name, group=rt.group) from None
         return stored_from_kv(rt, deleted), True
     raise Conflict(rt.resource, name, group=rt.group)
-
-
-async def _mark(
-    backend: Backend, rt: ResourceType, namespace: str, name: str, revision: int, dry_run: bool
-) -> Stored:
-    """Set deletionTimestamp (server-owned, so written directly, compare-and-swap)."""
-    key = rt.key(namespace, name)
-    kv = await backend.get(key)
-    if kv is None or kv.mod_revision != revision:
-        raise Conflict(rt.resource, name, group=rt.group)
-    obj = stored_from_kv(rt, kv).obj
-    meta = obj["metadata"]
-    meta["deletionTimestamp"] = now_rfc3339()
-    meta["deletionGracePeriodSeconds"] = 0
-    if _is_namespace(rt):
-        obj.setdefault("status", {})["phase"] = "Terminating"
-    if dry_run:
-        return Stored.unsaved(obj)
-    with storage_errors(rt, name):
-        written = await backend.update(
-            key, encode_object(rt, obj), expected_revision=revision, ttl=rt.ttl
-        )
-    return stored_from_kv(rt, written)
