@@ -1,0 +1,102 @@
+"""Service accounts and the root CA ConfigMap on a real ``corral server``, with kubectl.
+
+A namespace created with kubectl gets its ``default`` ServiceAccount and the
+ConfigMap ``kube-root-ca.crt`` carrying the server's own CA certificate (the
+one in the data directory that kubectl trusts); a deleted ``default`` account
+comes back. Polls with deadlines, no fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubectlproc import kubectl_ok, run_kubectl
+from serverproc import CorralServer, running_server
+
+DEADLINE = 45.0
+CONTROLLER_ARGS = (
+    "--controllers",
+    "serviceaccount",
+    "--leader-elect-lease-duration",
+    "4s",
+    "--leader-elect-renew-deadline",
+    "3s",
+    "--leader-elect-retry-period",
+    "500ms",
+)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
+    data_dir = tmp_path_factory.mktemp("sa") / "data"
+    with running_server(data_dir, CONTROLLER_ARGS) as s:
+        yield s
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+def poll(check: Callable[[], Any], what: str, deadline: float = DEADLINE) -> Any:
+    end = time.monotonic() + deadline
+    while True:
+        result = check()
+        if result:
+            return result
+        assert time.monotonic() < end, f"not met before the deadline: {what}"
+        time.sleep(0.1)
+
+
+def test_new_namespace_gets_default_account_and_root_ca(server: CorralServer, home: Path) -> None:
+    kubectl_ok(server, home, "create", "namespace", "fresh")
+    poll(
+        lambda: (
+            run_kubectl(server, home, "get", "serviceaccount", "default", "-n", "fresh").returncode
+            == 0
+        ),
+        "default service account",
+    )
+    ca = poll(
+        lambda: (
+            run_kubectl(
+                server,
+                home,
+                "get",
+                "configmap",
+                "kube-root-ca.crt",
+                "-n",
+                "fresh",
+                "-o",
+                r"jsonpath={.data.ca\.crt}",
+            ).stdout
+        ),
+        "kube-root-ca.crt",
+    )
+    assert ca == server.ca_path.read_text()
+    uid = kubectl_ok(
+        server, home, "get", "sa", "default", "-n", "fresh", "-o", "jsonpath={.metadata.uid}"
+    )
+    kubectl_ok(server, home, "delete", "serviceaccount", "default", "-n", "fresh")
+    poll(
+        lambda: (
+            run_kubectl(
+                server,
+                home,
+                "get",
+                "sa",
+                "default",
+                "-n",
+                "fresh",
+                "-o",
+                "jsonpath={.metadata.uid}",
+            ).stdout
+            not in ("", uid)
+        ),
+        "default service account re-created",
+    )
