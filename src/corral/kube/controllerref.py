@@ -1,0 +1,174 @@
+"""Controller references: who controls an object, adoption and release.
+
+Kubernetes' ``ControllerRefManager``: a controller (ReplicaSet, Deployment…)
+*claims* the objects its selector matches. An orphan that matches is
+**adopted** (a controller ``ownerReference`` is added); an object it controls
+that no longer matches is **released** (its reference is removed); an object
+controlled by someone else is left alone. Adoption is refused while the
+owner is being deleted, and re-checked against a fresh read of the owner
+(``canAdopt``) so an owner recreated under the same name never adopts its
+predecessor's objects. The patches are strategic merge patches on
+``metadata.ownerReferences`` (merged by ``uid``) that also carry the
+object's uid, exactly as Kubernetes sends them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from corral.client import Client, PatchType, ResourceRef
+from corral.machinery.labels import Selector
+from corral.machinery.status import NotFound, StatusError
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+
+def controller_of(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The ownerReference with ``controller: true``, if any (``metav1.GetControllerOf``)."""
+    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+        if isinstance(ref, Mapping) and ref.get("controller") is True:
+            return ref
+    return None
+
+
+def is_controlled_by(obj: Mapping[str, Any], owner: Mapping[str, Any]) -> bool:
+    ref = controller_of(obj)
+    return ref is not None and ref.get("uid") == (owner.get("metadata") or {}).get("uid")
+
+
+def controller_ref(owner: Mapping[str, Any], api_version: str, kind: str) -> dict[str, Any]:
+    """The ownerReference a controller puts on what it creates or adopts."""
+    meta = owner.get("metadata") or {}
+    return {
+        "apiVersion": api_version,
+        "kind": kind,
+        "name": meta.get("name", ""),
+        "uid": meta.get("uid", ""),
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+CanAdopt = Callable[[], Awaitable[None]]
+
+
+def fresh_owner_check(client: Client, resource: ResourceRef, owner: Mapping[str, Any]) -> CanAdopt:
+    """``RecheckDeletionTimestamp`` on a live read: raise unless the owner is still this one."""
+    meta = owner.get("metadata") or {}
+    checked: list[bool] = []
+
+    async def check() -> None:
+        if checked:
+            return
+        fresh = await client.get(resource, meta["name"], namespace=meta.get("namespace"))
+        fresh_meta = fresh.get("metadata") or {}
+        if fresh_meta.get("uid") != meta.get("uid"):
+            raise RuntimeError(f"original {resource.resource} {meta['name']} is gone")
+        if fresh_meta.get("deletionTimestamp"):
+            raise RuntimeError(f"{resource.resource} {meta['name']} is being deleted")
+        checked.append(True)
+
+    return check
+
+
+class ControllerRefManager:
+    """Claims objects of ``resource`` for ``owner`` (adopt matching orphans, release strays)."""
+
+    def __init__(
+        self,
+        client: Client,
+        resource: ResourceRef,
+        owner: Obj,
+        owner_api_version: str,
+        owner_kind: str,
+        selector: Selector,
+        can_adopt: CanAdopt,
+    ) -> None:
+        self.client = client
+        self.resource = resource
+        self.owner = owner
+        self.ref = controller_ref(owner, owner_api_version, owner_kind)
+        self.selector = selector
+        self.can_adopt = can_adopt
+        meta = owner.get("metadata") or {}
+        self.uid = meta.get("uid")
+        self.namespace = meta.get("namespace", "")
+        self.owner_deleting = bool(meta.get("deletionTimestamp"))
+
+    async def claim(self, objects: list[Obj]) -> list[Obj]:
+        """The objects this owner controls after adopting and releasing (errors are raised
+        after every object was tried, like ``utilerrors.NewAggregate``)."""
+        claimed: list[Obj] = []
+        errors: list[Exception] = []
+        for obj in objects:
+            try:
+                if await self._claim_one(obj):
+                    claimed.append(obj)
+            except Exception as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+        return claimed
+
+    async def _claim_one(self, obj: Obj) -> bool:
+        meta = obj.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        ref = controller_of(obj)
+        if ref is not None:
+            if ref.get("uid") != self.uid:
+                return False  # someone else's
+            if self.selector.matches(labels):
+                return True
+            if self.owner_deleting:
+                return False
+            await self._release(obj)
+            return False
+        # An orphan.
+        if self.owner_deleting or not self.selector.matches(labels):
+            return False
+        if meta.get("deletionTimestamp") or meta.get("namespace", "") != self.namespace:
+            return False
+        try:
+            await self._adopt(obj)
+        except NotFound:
+            return False  # gone meanwhile
+        return True
+
+    async def _adopt(self, obj: Obj) -> None:
+        await self.can_adopt()
+        meta = obj["metadata"]
+        patch = {"metadata": {"ownerReferences": [self.ref], "uid": meta.get("uid")}}
+        await self.client.patch(
+            self.resource,
+            meta["name"],
+            patch,
+            patch_type=PatchType.STRATEGIC,
+            namespace=meta.get("namespace"),
+        )
+
+    async def _release(self, obj: Obj) -> None:
+        meta = obj["metadata"]
+        patch = {
+            "metadata": {
+                "ownerReferences": [{"$patch": "delete", "uid": self.uid}],
+                "uid": meta.get("uid"),
+            }
+        }
+        try:
+            await self.client.patch(
+                self.resource,
+                meta["name"],
+                patch,
+                patch_type=PatchType.STRATEGIC,
+                namespace=meta.get("namespace"),
+            )
+        except NotFound:
+            pass  # gone: nothing to release
+        except StatusError as exc:
+            if exc.code == 422:
+                return  # the uid changed: a new object under the name, not ours
+            raise

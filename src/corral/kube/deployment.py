@@ -1,9 +1,0 @@
-"""Placeholder: the deployment controller is being written (build returns nothing yet)."""
-
-from __future__ import annotations
-
-from corral.kube.context import KubeContext, Runnable
-
-
-def build(ctx: KubeContext) -> list[Runnable]:
-    return []
