@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from corral.client import Client
 from corral.controller import LeaderElector, SharedInformers
 from corral.kube import (
+    daemonset,
     deployment,
     garbagecollector,
     namespace,
@@ -33,6 +34,7 @@ from corral.kube import (
     replicaset,
     scheduler,
     serviceaccounts,
+    statefulset,
 )
 from corral.kube.context import KubeContext, KubeOptions, Runnable
 
@@ -47,6 +49,8 @@ CONTROLLERS: dict[str, Builder] = {
     "serviceaccount": serviceaccounts.build,
     "deployment": deployment.build,
     "replicaset": replicaset.build,
+    "statefulset": statefulset.build,
+    "daemonset": daemonset.build,
     "scheduler": scheduler.build,
     "nodelifecycle": nodelifecycle.build,
 }

@@ -1,0 +1,142 @@
+"""The StatefulSet controller: informers, event routing, claiming pods.
+
+Keyed by StatefulSet. Pod events find their set through the pod's
+controller reference (an orphan: every set of its namespace whose selector
+matches, for adoption), so a pod turning Ready, failing or disappearing
+brings its set back at once — which is how ``OrderedReady`` moves on to the
+next ordinal without polling. Each sync claims the set's pods (members named
+``<set>-<ordinal>`` only, as Kubernetes' ``isMemberOf`` filter) and hands
+them to `corral.kube.statefulset.control`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from corral.client import Client
+from corral.controller import NAMESPACE_INDEX, Controller, Informer, Result, object_key
+from corral.kube.context import KubeContext
+from corral.kube.controllerref import ControllerRefManager, controller_of, fresh_owner_check
+from corral.kube.eventrecorder import EventRecorder
+from corral.kube.resources import (
+    CONTROLLER_REVISIONS,
+    PERSISTENT_VOLUME_CLAIMS,
+    PODS,
+    STATEFUL_SETS,
+)
+from corral.kube.statefulset import identity as ident
+from corral.kube.statefulset.control import StatefulSetSync
+from corral.machinery.labels import Selector, SelectorError, from_label_selector
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+
+def selector_of(obj: Mapping[str, Any]) -> Selector | None:
+    try:
+        return from_label_selector(ident.spec(obj).get("selector"))
+    except SelectorError:
+        return None
+
+
+class StatefulSetController:
+    """Pods, claims and revisions for StatefulSets; a `Runnable`."""
+
+    def __init__(self, ctx: KubeContext) -> None:
+        self.client: Client = ctx.client
+        self.sets: Informer = ctx.informers.informer(STATEFUL_SETS)
+        self.pods: Informer = ctx.informers.informer(PODS)
+        revisions = ctx.informers.informer(CONTROLLER_REVISIONS)
+        claims = ctx.informers.informer(PERSISTENT_VOLUME_CLAIMS)
+        self.events = EventRecorder(self.client, "statefulset-controller")
+        self.control = StatefulSetSync(self.client, revisions, claims, self.events)
+        self.controller = Controller("statefulset", self.sets, workers=ctx.options.workers)
+        self.controller.on_change("sync", self.sync)
+        self.pods.on_add(self._pod_changed)
+        self.pods.on_update(lambda old, new: self._pod_updated(old, new))
+        self.pods.on_delete(self._pod_changed)
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.events.run())
+            group.create_task(self.controller.run())
+
+    async def stop(self) -> None:
+        await self.controller.stop()
+        await self.events.stop()
+
+    # -- pod events ------------------------------------------------------------
+
+    def _enqueue(self, sts: Obj) -> None:
+        try:
+            self.controller.queue.add(object_key(sts))
+        except Exception:  # a full or stopped queue: the next event brings it back
+            log.warning("statefulset: could not queue %s", object_key(sts))
+
+    def _owner(self, pod: Obj) -> Obj | None:
+        ref = controller_of(pod)
+        if ref is None or ref.get("kind") != ident.KIND:
+            return None
+        namespace = ident.meta(pod).get("namespace", "")
+        sts = self.sets.get(f"{namespace}/{ref.get('name')}")
+        if sts is None or ident.meta(sts).get("uid") != ref.get("uid"):
+            return None
+        return sts
+
+    def _matching(self, pod: Obj) -> list[Obj]:
+        namespace = ident.meta(pod).get("namespace", "")
+        labels = ident.meta(pod).get("labels") or {}
+        found = []
+        for sts in self.sets.by_index(NAMESPACE_INDEX, namespace):
+            selector = selector_of(sts)
+            if selector is not None and not selector.empty and selector.matches(labels):
+                found.append(sts)
+        return found
+
+    def _pod_changed(self, pod: Obj) -> None:
+        owner = self._owner(pod)
+        if owner is not None:
+            self._enqueue(owner)
+        elif controller_of(pod) is None:
+            for sts in self._matching(pod):
+                self._enqueue(sts)
+
+    def _pod_updated(self, old: Obj, new: Obj) -> None:
+        if old is new:
+            return
+        old_owner = self._owner(old)
+        if old_owner is not None and old_owner is not self._owner(new):
+            self._enqueue(old_owner)
+        self._pod_changed(new)
+
+    # -- the sync --------------------------------------------------------------
+
+    async def sync(self, key: str, sts: Obj | None) -> Result | None:
+        if sts is None or ident.meta(sts).get("deletionTimestamp"):
+            return None  # being deleted: the garbage collector takes the pods
+        selector = selector_of(sts)
+        if selector is None or selector.empty:
+            log.error("statefulset %s has an invalid selector", key)
+            return None
+        namespace = ident.meta(sts).get("namespace", "")
+        members = [
+            p for p in self.pods.by_index(NAMESPACE_INDEX, namespace) if ident.is_member(sts, p)
+        ]
+        manager = ControllerRefManager(
+            self.client,
+            PODS,
+            sts,
+            ident.API_VERSION,
+            ident.KIND,
+            selector,
+            fresh_owner_check(self.client, STATEFUL_SETS, sts),
+        )
+        pods = await manager.claim(members)
+        outcome = await self.control.update(sts, pods)
+        if outcome.requeue_after is not None:
+            return Result(requeue_after=max(outcome.requeue_after, 1.0))
+        return None
