@@ -3,7 +3,8 @@
 Messages name files and keys, never a token or a hash.
 
     AuthError
-    └── BootstrapError   the admin token record or admin.kubeconfig cannot be read or written
+    ├── BootstrapError       the admin token record or admin.kubeconfig cannot be read or written
+    └── InvalidTokenError    a presented token is malformed, forged, expired or not for us
 """
 
 from __future__ import annotations
@@ -15,3 +16,8 @@ class AuthError(Exception):
 
 class BootstrapError(AuthError):
     """The bootstrap admin credentials cannot be stored or written out."""
+
+
+class InvalidTokenError(AuthError):
+    """A token cannot be accepted. The message says why in a few words, never
+    quoting the token; authenticators turn it into "not authenticated"."""
