@@ -479,8 +479,10 @@ async def test_max_unavailable_replaces_several_at_once(
                 }
 
             await eventually(two_replaced, what="the two highest ordinals replaced")
-            status = _status(api, ns, "many")
-            assert status["updatedReplicas"] == 2
+            await eventually(
+                lambda: _status(api, ns, "many").get("updatedReplicas") == 2,
+                what="status counting the two updated pods",
+            )
             pods = await pods_of(client, ns, "many")
             assert image(pods["many-0"]) == image(pods["many-1"]) == "nginx:1"
             kubelet.enabled.set()

@@ -22,6 +22,7 @@ from corral.apiserver.http_app import HTTPRedirectApp
 from corral.apiserver.loopback import LoopbackAuthenticator, LoopbackTransport
 from corral.apiserver.metrics import HTTPMetrics
 from corral.apiserver.pipeline import PUBLIC_PATHS
+from corral.apiserver.podconnect import NodeConnector, add_node_connector
 from corral.apiserver.server import KubeAPIServer, build_kube_api
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "KubeAPIServer",
     "LoopbackAuthenticator",
     "LoopbackTransport",
+    "NodeConnector",
+    "add_node_connector",
     "build_kube_api",
     "storage_check",
 ]

@@ -14,9 +14,19 @@ from collections.abc import Awaitable, Callable
 
 from corral.apiserver.asgi import AnyResponse, Request
 from corral.apiserver.discovery import Discovery, version_response
-from corral.apiserver.handlers import get, patch, scale, watch, writes
+from corral.apiserver.handlers import (
+    binding,
+    eviction,
+    get,
+    patch,
+    scale,
+    tokenrequest,
+    watch,
+    writes,
+)
 from corral.apiserver.handlers import list as list_verb
 from corral.apiserver.handlers.context import ServerParts, Verb
+from corral.apiserver.podconnect import CONNECT_SUBRESOURCES, connect
 from corral.apiserver.registry import SERVED_SUBRESOURCES, SUBRESOURCE_VERB_TABLE
 from corral.apiserver.requestinfo import RequestInfo, parse_request_info
 from corral.machinery.status import MethodNotAllowed, MethodNotAllowedError, NotFoundError
@@ -38,6 +48,14 @@ _SCALE_HANDLERS: dict[str, VerbHandler] = {
     "update": scale.update_scale,
     "patch": scale.patch_scale,
 }
+#: pods/log, exec, attach, portforward: to the pod's node (`podconnect`).
+_CONNECT_HANDLERS: dict[str, VerbHandler] = {"get": connect, "create": connect}
+#: serviceaccounts/token: a TokenRequest (`handlers.tokenrequest`).
+_TOKEN_HANDLERS: dict[str, VerbHandler] = {"create": tokenrequest.create_token}
+#: pods/eviction: delete within the disruption budget (`handlers.eviction`).
+_EVICTION_HANDLERS: dict[str, VerbHandler] = {"create": eviction.create_eviction}
+#: pods/binding: assign a pod to a node (`handlers.binding`).
+_BINDING_HANDLERS: dict[str, VerbHandler] = {"create": binding.create_binding}
 _NEEDS_NAME = frozenset({"get", "update", "patch", "delete"})
 
 
@@ -80,6 +98,14 @@ class KubeAPI:
         else:
             allowed = rt.verbs
         handlers = _SCALE_HANDLERS if info.subresource == "scale" else _HANDLERS
+        if info.subresource in CONNECT_SUBRESOURCES:
+            handlers = _CONNECT_HANDLERS
+        elif info.subresource == "token":
+            handlers = _TOKEN_HANDLERS
+        elif info.subresource == "eviction":
+            handlers = _EVICTION_HANDLERS
+        elif info.subresource == "binding":
+            handlers = _BINDING_HANDLERS
         handler = handlers.get(info.verb)
         verb_ok = info.verb in allowed or (info.verb == "watch" and "watch" in rt.verbs)
         if handler is None or not verb_ok:

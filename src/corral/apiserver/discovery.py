@@ -43,6 +43,19 @@ JSON = b"application/json"
 _ARCH = {"x86_64": "amd64", "aarch64": "arm64", "arm64": "arm64", "amd64": "amd64"}
 
 
+#: The kind a subresource speaks when it is not the resource's own (as
+#: kube-apiserver's discovery reports them).
+SUBRESOURCE_KINDS: dict[str, dict[str, str]] = {
+    "scale": {"group": "autoscaling", "version": "v1", "kind": "Scale"},
+    "token": {"group": "authentication.k8s.io", "version": "v1", "kind": "TokenRequest"},
+    "eviction": {"group": "policy", "version": "v1", "kind": "Eviction"},
+    "binding": {"group": "", "version": "v1", "kind": "Binding"},
+    "exec": {"group": "", "version": "v1", "kind": "PodExecOptions"},
+    "attach": {"group": "", "version": "v1", "kind": "PodAttachOptions"},
+    "portforward": {"group": "", "version": "v1", "kind": "PodPortForwardOptions"},
+}
+
+
 def version_document() -> dict[str, str]:
     arch = _ARCH.get(platform.machine().lower(), platform.machine().lower() or "amd64")
     return {
@@ -84,8 +97,8 @@ def _resource_entries(rt: ResourceType) -> list[dict[str, Any]]:
             "kind": rt.kind,
             "verbs": list(SUBRESOURCE_VERB_TABLE[sub]),
         }
-        if sub == "scale":
-            sub_entry.update(group="autoscaling", version="v1", kind="Scale")
+        if sub in SUBRESOURCE_KINDS:
+            sub_entry.update(SUBRESOURCE_KINDS[sub])
         out.append(sub_entry)
     return out
 
@@ -103,11 +116,10 @@ def _aggregated_resource(rt: ResourceType) -> dict[str, Any]:
         out["shortNames"] = list(rt.short_names)
     if rt.categories:
         out["categories"] = list(rt.categories)
-    scale_kind = {"group": "autoscaling", "version": "v1", "kind": "Scale"}
     subs = [
         {
             "subresource": s,
-            "responseKind": scale_kind if s == "scale" else kind,
+            "responseKind": SUBRESOURCE_KINDS.get(s, kind),
             "verbs": list(SUBRESOURCE_VERB_TABLE[s]),
         }
         for s in _served_subresources(rt)

@@ -70,6 +70,7 @@ class HTTPMetrics:
             ["path_class", "transport"],
             registry=self.registry,
         )
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         build = Gauge(
             "corral_build_info",
             "Always 1; labelled with the version.",
@@ -81,8 +82,16 @@ class HTTPMetrics:
     def observe(self, method: str, path_class: str, code: int, seconds: float) -> None:
         """Record one answered request."""
         method = method if method in _METHODS else "OTHER"
-        self._requests.labels(method, path_class, str(code)).inc()
-        self._latency.labels(method, path_class).observe(seconds)
+        key = (method, path_class, code)
+        series = self._series.get(key)
+        if series is None:
+            # Label sets are bounded (methods x routes x codes), so is this cache.
+            series = self._series[key] = (
+                self._requests.labels(method, path_class, str(code)),
+                self._latency.labels(method, path_class),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
 
     @contextlib.contextmanager
     def long_running(self, path_class: str, transport: str) -> Iterator[None]:

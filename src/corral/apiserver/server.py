@@ -16,6 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from corral.apiserver.admission import (
+    BuiltinAdmission,
+    ServiceRanges,
+    build_admission,
+    ensure_kubernetes_service,
+)
 from corral.apiserver.api import KubeAPI
 from corral.apiserver.bootstrap import ensure_system_namespaces
 from corral.apiserver.crds import CRDController
@@ -36,8 +42,11 @@ class KubeAPIServer:
     openapi: OpenAPIRoutes
     caches: WatchCaches
     crds: CRDController
+    admission: BuiltinAdmission | None = None
 
     async def stop(self) -> None:
+        if self.admission is not None:
+            await self.admission.stop()
         await self.crds.stop()
         await self.caches.stop()
 
@@ -48,6 +57,7 @@ async def build_kube_api(
     *,
     ring_size: int = DEFAULT_RING_SIZE,
     event_ttl: int = EVENT_TTL,
+    service_ranges: ServiceRanges | None = None,
 ) -> KubeAPIServer:
     registry = Registry.builtin(event_ttl)
     await ensure_system_namespaces(backend, registry)
@@ -60,7 +70,12 @@ async def build_kube_api(
             raise CheckFailed(f"{len(missing)} watch caches have not listed yet")
 
     health.add_readiness("watch-cache", synced)
-    parts = ServerParts(backend=backend, registry=registry, caches=caches)
+    admission = build_admission(backend, service_ranges, caches)
+    await ensure_kubernetes_service(backend, registry, admission)
+    admission.start()
+    parts = ServerParts(
+        backend=backend, registry=registry, caches=caches, admission=admission.chain
+    )
     preload_in_background()  # the schemas, for validation and /openapi
     api = KubeAPI(parts)
     openapi = OpenAPIRoutes(registry)
@@ -77,4 +92,4 @@ async def build_kube_api(
             raise CheckFailed("the stored CustomResourceDefinitions are not served yet")
 
     health.add_readiness("crd-informer-synced", crds_synced)
-    return KubeAPIServer(api, openapi, caches, crds)
+    return KubeAPIServer(api, openapi, caches, crds, admission)

@@ -4,7 +4,8 @@ The order is fixed and each step's failure is a one-line `StartupError`
 that leaves everything on disk as it was:
 
 1. open and start the datastore (unknown scheme, in use, corrupt, too new);
-2. load or create the CA and the serving certificate (`corral.pki`);
+2. load or create the CA, the serving certificate and the service account
+   signing key (`corral.pki`);
 3. issue or keep the admin token and ``admin.kubeconfig`` (`corral.auth`);
 4. build the Kubernetes API (registry, system namespaces, watch caches with
    their ``watch-cache`` readiness check), the two ASGI apps, the health
@@ -40,13 +41,18 @@ from corral.apiserver import (
     KubeAPIServer,
     LoopbackAuthenticator,
     LoopbackTransport,
+    add_node_connector,
     build_kube_api,
     storage_check,
 )
+from corral.apiserver.handlers.tokenrequest import set_token_issuer
+from corral.apiserver.objectreader import CachedObjects
 from corral.auth import (
     AdminCredentials,
     AuthError,
     BootstrapTokenAuthenticator,
+    ServiceAccountAuthenticator,
+    ServiceAccountTokens,
     ensure_admin_credentials,
 )
 from corral.cli.errors import StartupError
@@ -66,6 +72,7 @@ from corral.pki import (
     server_context,
     serving_sans,
 )
+from corral.pki.signingkey import ensure_service_account_key, existing_service_account_key
 from corral.storage import Backend, StorageError, open_backend
 
 log = logging.getLogger("corral.cli")
@@ -133,7 +140,10 @@ async def build_components(
     policy = CertPolicy(check_interval=settings.cert_check_interval)
     try:
         sans = serving_sans(settings.certificate_sans)
+        # An unusable signing key file stops the start before anything is written.
+        await asyncio.to_thread(existing_service_account_key, paths.dir)
         tls = await asyncio.to_thread(ensure_tls, paths, sans, policy)
+        sa_key = await asyncio.to_thread(ensure_service_account_key, paths.dir)
         ssl_context = server_context(paths)
     except PKIError as exc:
         raise StartupError(str(exc)) from None
@@ -158,9 +168,13 @@ async def build_components(
         backend, health, ring_size=_ring_size(), event_ttl=settings.event_ttl
     )
     loopback = LoopbackAuthenticator()
+    sa_tokens = ServiceAccountTokens(sa_key)  # serviceaccounts/token, the tokens controller
+    set_token_issuer(kube.api.parts, sa_tokens)
     https_app = APIServerApp(
         authenticator=UnionAuthenticator(
-            BootstrapTokenAuthenticator(credentials.token_hash), loopback
+            BootstrapTokenAuthenticator(credentials.token_hash),
+            loopback,
+            ServiceAccountAuthenticator(sa_tokens, CachedObjects(kube.api.parts)),
         ),
         health=health,
         metrics=metrics,
@@ -183,12 +197,16 @@ async def build_components(
         # Until RBAC exists (the identity issue), the controller manager is a master.
         client_for("system:kube-controller-manager", (MASTERS_GROUP,)),
         options=KubeOptions(
-            node_monitor_grace_period=settings.node_monitor_grace_period, ca_pem=tls.ca_pem
+            node_monitor_grace_period=settings.node_monitor_grace_period,
+            ca_pem=tls.ca_pem,
+            token_issuer=sa_tokens,
         ),
         controllers=settings.controllers,
         lease=LeaseTimings(duration, renew, retry),
     )
     nodes = SimulatedNodes(client_for, settings.simulate_nodes) if settings.simulate_nodes else None
+    if nodes is not None:  # pods/log, exec… of pods on simulated nodes reach them
+        add_node_connector(kube.api.parts, nodes.connector)
     return Components(
         tls,
         ssl_context,

@@ -12,11 +12,19 @@ them all when leadership is lost or the server shuts down.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 from corral.client import Client
 from corral.controller import Clock, RealClock, SharedInformers
+from corral.machinery.satoken import TokenIssuer
+
+
+def utc_now() -> datetime:
+    """The real wall clock (`KubeContext.now` by default)."""
+    return datetime.now(UTC)
 
 
 class Runnable(Protocol):
@@ -39,6 +47,12 @@ class KubeOptions:
     """A node whose heartbeat is older than this is marked not ready (unknown)."""
     ca_pem: bytes = b""
     """The cluster CA, published in every namespace as ConfigMap ``kube-root-ca.crt``."""
+    job_backoff: float = 10.0
+    """A Job's first back-off after a failed pod (doubling per failure)."""
+    job_backoff_max: float = 360.0
+    """The longest back-off between a Job's pod failures."""
+    token_issuer: TokenIssuer | None = None
+    """Signs the tokens of service-account-token Secrets (`corral.kube.tokens`)."""
 
 
 @dataclass(slots=True)
@@ -47,3 +61,5 @@ class KubeContext:
     informers: SharedInformers
     options: KubeOptions = field(default_factory=KubeOptions)
     clock: Clock = field(default_factory=RealClock)
+    now: Callable[[], datetime] = utc_now
+    """Wall-clock time (UTC) for timestamps and schedules; tests drive it with the clock."""

@@ -26,15 +26,21 @@ from dataclasses import dataclass
 from corral.client import Client
 from corral.controller import LeaderElector, SharedInformers
 from corral.kube import (
+    cronjob,
     daemonset,
     deployment,
+    disruption,
+    endpoints,
     garbagecollector,
+    job,
     namespace,
     nodelifecycle,
     replicaset,
+    resourcequota,
     scheduler,
     serviceaccounts,
     statefulset,
+    tokens,
 )
 from corral.kube.context import KubeContext, KubeOptions, Runnable
 
@@ -47,10 +53,17 @@ CONTROLLERS: dict[str, Builder] = {
     "namespace": namespace.build,
     "garbagecollector": garbagecollector.build,
     "serviceaccount": serviceaccounts.build,
+    "serviceaccount-token": tokens.build,
     "deployment": deployment.build,
     "replicaset": replicaset.build,
     "statefulset": statefulset.build,
     "daemonset": daemonset.build,
+    "job": job.build,
+    "cronjob": cronjob.build,
+    "endpoints": endpoints.build,
+    "endpointslice": endpoints.build_endpointslice,
+    "resourcequota": resourcequota.build,
+    "disruption": disruption.build,
     "scheduler": scheduler.build,
     "nodelifecycle": nodelifecycle.build,
 }

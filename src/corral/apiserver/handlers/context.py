@@ -13,6 +13,7 @@ from corral.apiserver.asgi import Request
 from corral.apiserver.registry import Registry, ResourceType
 from corral.apiserver.requestinfo import RequestInfo
 from corral.apiserver.watchcache import WatchCache, WatchCaches
+from corral.machinery.admission import Admission
 from corral.storage import Backend
 
 
@@ -27,6 +28,8 @@ class ServerParts:
     watch_timeout_range: tuple[int, int] = (1800, 3600)
     bookmark_interval: float = 60.0
     extra: dict[str, object] = field(default_factory=dict)
+    #: Admission plugins run by creates and updates (`corral.apiserver.admission`).
+    admission: Admission | None = None
 
 
 @dataclass(slots=True)

@@ -14,7 +14,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import orjson
@@ -152,9 +154,15 @@ def dry_run(request: Request) -> bool:
     return bool(values)
 
 
-def _accepts(request: Request) -> list[tuple[str, dict[str, str]]]:
+def _accepts(request: Request) -> tuple[tuple[str, Mapping[str, str]], ...]:
+    return _parse_accept(request.headers.get("accept", ""))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_accept(header: str) -> tuple[tuple[str, Mapping[str, str]], ...]:
+    """An Accept header as (media type, parameters) pairs; clients send few distinct ones."""
     out = []
-    for part in request.headers.get("accept", "").split(","):
+    for part in header.split(","):
         pieces = [p.strip() for p in part.split(";")]
         if not pieces[0]:
             continue
@@ -162,8 +170,8 @@ def _accepts(request: Request) -> list[tuple[str, dict[str, str]]]:
         for piece in pieces[1:]:
             key, _, value = piece.partition("=")
             params[key.strip().lower()] = value.strip()
-        out.append((pieces[0].lower(), params))
-    return out
+        out.append((pieces[0].lower(), MappingProxyType(params)))
+    return tuple(out)
 
 
 def wants_table(request: Request) -> bool:

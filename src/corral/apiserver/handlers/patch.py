@@ -101,6 +101,7 @@ async def patch(v: Verb) -> Response:
         patched,
         subresource=v.info.subresource,
         dry_run=dry_run(v.request),
+        admission=v.parts.admission,
     )
     return with_warnings(body_response(v.request, 200, stored.body), warnings)
 

@@ -39,6 +39,7 @@ from corral.apiserver.store import (
     success_status,
     update_object,
 )
+from corral.apiserver.store.admit import released
 from corral.machinery.openapi import Intake
 from corral.machinery.status import NotFound
 
@@ -66,7 +67,9 @@ async def create(v: Verb) -> Response:
         raise NotFound(v.rt.resource, v.name, group=v.rt.group)
     intake = await _intake(v)
     dry = dry_run(v.request)
-    stored = await create_object(v.backend, v.rt, v.namespace, intake.obj, dry_run=dry)
+    stored = await create_object(
+        v.backend, v.rt, v.namespace, intake.obj, dry_run=dry, admission=v.parts.admission
+    )
     if _is_crd(v.rt) and not dry:
         await wait_until_served(v.parts.registry, stored.obj["metadata"]["name"])
     warnings = write_warnings(v.rt, intake.warnings)
@@ -83,6 +86,7 @@ async def update(v: Verb) -> Response:
         intake.obj,
         subresource=v.info.subresource,
         dry_run=dry_run(v.request),
+        admission=v.parts.admission,
     )
     warnings = write_warnings(v.rt, intake.warnings)
     return with_warnings(body_response(v.request, 200, stored.body), warnings)
@@ -93,6 +97,8 @@ async def delete(v: Verb) -> Response:
     if _is_crd(v.rt) and not dry:
         options = await add_cleanup_finalizer(v.backend, v.rt, v.name, options)
     stored, gone = await delete_object(v.backend, v.rt, v.namespace, v.name, options, dry_run=dry)
+    if gone and not dry:
+        await released(v.parts.admission, v.rt, v.namespace, stored.obj)
     if gone and not v.rt.return_deleted_object:
         return object_response(v.request, 200, success_status(v.rt, stored.obj))
     # Kubernetes answers 202 for an object still there after orphanDependents=false.
@@ -116,10 +122,12 @@ async def delete_collection(v: Verb) -> Response:
             item_options = options
             if _is_crd(v.rt) and not dry:
                 item_options = await add_cleanup_finalizer(v.backend, v.rt, meta["name"], options)
-            stored, _ = await delete_object(
+            stored, gone = await delete_object(
                 v.backend, v.rt, meta.get("namespace", ""), meta["name"], item_options, dry_run=dry
             )
         except NotFound:
             continue
+        if gone and not dry:
+            await released(v.parts.admission, v.rt, meta.get("namespace", ""), stored.obj)
         deleted.append(stored.body)
     return list_response(v.request, v.rt, deleted, page.revision)

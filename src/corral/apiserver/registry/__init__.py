@@ -27,13 +27,37 @@ from corral.apiserver.registry.types import (
 from corral.machinery.validation import Strategy
 
 #: Subresources the generic handlers serve; others are not advertised yet.
-SERVED_SUBRESOURCES = frozenset({"status", "scale", "finalize"})
+SERVED_SUBRESOURCES = frozenset(
+    {
+        "status",
+        "scale",
+        "finalize",
+        "log",
+        "exec",
+        "attach",
+        "portforward",
+        "token",
+        "eviction",
+        "binding",
+    }
+)
 
 #: Verbs of each served subresource.
 SUBRESOURCE_VERB_TABLE: dict[str, tuple[str, ...]] = {
     "status": SUBRESOURCE_VERBS,
     "scale": SUBRESOURCE_VERBS,
     "finalize": ("update",),
+    # Pods: served by `corral.apiserver.podconnect` (through the pod's node).
+    "log": ("get",),
+    "exec": ("create", "get"),
+    "attach": ("create", "get"),
+    "portforward": ("create", "get"),
+    # serviceaccounts/token: `corral.apiserver.handlers.tokenrequest`.
+    "token": ("create",),
+    # pods/eviction: `corral.apiserver.handlers.eviction`.
+    "eviction": ("create",),
+    # pods/binding: `corral.apiserver.handlers.binding`.
+    "binding": ("create",),
 }
 
 

@@ -116,7 +116,7 @@ def builtin_types(event_ttl: int = EVENT_TTL) -> list[ResourceType]:
             short_names=("po",),
             return_deleted_object=True,
             categories=_ALL,
-            subresources=st,
+            subresources=("attach", "binding", "eviction", "exec", "log", "portforward", "status"),
             field_paths=_POD_FIELDS,
         ),
         _core(
@@ -133,6 +133,7 @@ def builtin_types(event_ttl: int = EVENT_TTL) -> list[ResourceType]:
             "ServiceAccount",
             short_names=("sa",),
             has_spec=False,
+            subresources=("token",),
         ),
         _core(
             "services",

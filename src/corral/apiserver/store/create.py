@@ -17,6 +17,7 @@ import uuid
 from typing import Any
 
 from corral.apiserver.registry import ResourceType
+from corral.apiserver.store.admit import admit
 from corral.apiserver.store.meta import generate_name, name_errors, now_rfc3339
 from corral.apiserver.store.objects import (
     Stored,
@@ -25,6 +26,7 @@ from corral.apiserver.store.objects import (
     storage_errors,
     stored_from_kv,
 )
+from corral.machinery.admission import Admission, Operation
 from corral.machinery.status import BadRequest, FieldError, Forbidden, Invalid, NotFound
 from corral.storage import Backend, KeyExistsError
 
@@ -98,9 +100,18 @@ def _initialise(rt: ResourceType, obj: dict[str, Any], meta: dict[str, Any]) -> 
 
 
 async def create_object(
-    backend: Backend, rt: ResourceType, namespace: str, obj: dict[str, Any], *, dry_run: bool
+    backend: Backend,
+    rt: ResourceType,
+    namespace: str,
+    obj: dict[str, Any],
+    *,
+    dry_run: bool,
+    admission: Admission | None = None,
 ) -> Stored:
-    """Create ``obj`` in ``namespace`` (ignored for cluster-scoped kinds)."""
+    """Create ``obj`` in ``namespace`` (ignored for cluster-scoped kinds).
+
+    ``admission`` runs after validation (`admit`); it is aborted if nothing is written.
+    """
     check_kind(rt, obj)
     meta = meta_of(obj)
     check_namespace(rt, meta, namespace)
@@ -125,8 +136,29 @@ async def create_object(
         errors.extend(rt.strategy.validate_create(obj))
     if errors:
         raise Invalid(rt.kind, meta.get("name") or prefix, errors, group=rt.group)
+    admitted = await admit(
+        admission, rt, Operation.CREATE, namespace, meta["name"], obj, dry_run=dry_run
+    )
     if dry_run:
         return Stored.unsaved(obj)
+    try:
+        stored = await _write(backend, rt, namespace, obj, meta, name, prefix)
+    except BaseException:
+        await admitted.abort()
+        raise
+    await admitted.commit()
+    return stored
+
+
+async def _write(
+    backend: Backend,
+    rt: ResourceType,
+    namespace: str,
+    obj: dict[str, Any],
+    meta: dict[str, Any],
+    name: str,
+    prefix: str,
+) -> Stored:
     for attempt in range(_GENERATE_ATTEMPTS):
         key = rt.key(namespace, meta["name"])
         value = encode_object(rt, obj)

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from corral.apiserver.registry import ResourceType
+from corral.apiserver.store.admit import admit
 from corral.apiserver.store.create import check_kind
 from corral.apiserver.store.meta import spec_changed
 from corral.apiserver.store.objects import (
@@ -40,6 +41,7 @@ from corral.apiserver.store.objects import (
     storage_errors,
     stored_from_kv,
 )
+from corral.machinery.admission import Admission, Operation
 from corral.machinery.status import BadRequest, Conflict, Invalid, NotFound
 from corral.storage import Backend, KeyNotFoundError, RevisionMismatchError
 
@@ -67,6 +69,8 @@ def _merge_update(
             _copy_finalizers(new, merged)
             return merged
         _copy_finalizers(old, new)
+    if subresource == "binding":
+        return new  # the binding handler changes exactly spec.nodeName and PodScheduled
     if subresource == "status":
         merged = copy.deepcopy(old)
         if "status" in new:
@@ -144,13 +148,15 @@ async def mutate_object(
     *,
     subresource: str = "",
     dry_run: bool = False,
+    admission: Admission | None = None,
 ) -> Stored:
     """Apply ``mutate`` to the current object and store the result.
 
     ``mutate`` receives a private copy of the current object (with its
     resourceVersion) and returns the desired object; if that carries a
     resourceVersion, it is a precondition (409 when stale), otherwise a lost
-    race is retried with a fresh read.
+    race is retried with a fresh read. ``admission`` runs after validation,
+    once per attempt (aborted when the attempt writes nothing).
     """
     key = rt.key(namespace, name)
     for _ in range(_RETRIES):
@@ -172,9 +178,21 @@ async def mutate_object(
         errors = rt.strategy.validate_update(new, current.obj)
         if errors:
             raise Invalid(rt.kind, name, errors, group=rt.group)
+        admitted = await admit(
+            admission,
+            rt,
+            Operation.UPDATE,
+            namespace,
+            name,
+            new,
+            current.obj,
+            subresource=subresource,
+            dry_run=dry_run,
+        )
         value = encode_object(rt, new)
         finished = _deletion_finished(rt, new)
         if value == kv.value and not finished:
+            await admitted.abort()
             return current
         if dry_run:
             new["metadata"]["resourceVersion"] = str(kv.mod_revision)
@@ -184,11 +202,17 @@ async def mutate_object(
                 key, value, expected_revision=kv.mod_revision, ttl=rt.ttl
             )
         except RevisionMismatchError:
+            await admitted.abort()
             if wanted_rv:
                 raise Conflict(rt.resource, name, group=rt.group) from None
             continue
         except KeyNotFoundError:
+            await admitted.abort()
             raise NotFound(rt.resource, name, group=rt.group) from None
+        except BaseException:
+            await admitted.abort()
+            raise
+        await admitted.commit()
         if finished:
             with storage_errors(rt, name):
                 await backend.delete(key, expected_revision=written.mod_revision)
@@ -205,6 +229,7 @@ async def update_object(
     *,
     subresource: str = "",
     dry_run: bool = False,
+    admission: Admission | None = None,
 ) -> Stored:
     """PUT: replace the object with ``body``."""
     return await mutate_object(
@@ -215,4 +240,5 @@ async def update_object(
         lambda _current: body,
         subresource=subresource,
         dry_run=dry_run,
+        admission=admission,
     )
