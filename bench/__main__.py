@@ -1,10 +1,10 @@
-"""`python -m bench [storage|startup|api|kube ...]`: run benchmarks and record the figures."""
+"""`python -m bench [SUITE ...]`: run benchmark suites (all by default), record the figures."""
 
 from __future__ import annotations
 
 import sys
 
-from bench import api_bench, kube_bench, startup_bench, storage_bench
+from bench import api_bench, kube_bench, startup_bench, storage_bench, workloads_bench
 from bench.report import Run
 
 SUITES = {
@@ -12,6 +12,7 @@ SUITES = {
     "startup": startup_bench.run,
     "api": api_bench.run,
     "kube": kube_bench.run,
+    "workloads": workloads_bench.run,
 }
 
 
