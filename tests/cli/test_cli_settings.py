@@ -214,3 +214,37 @@ def test_a_bad_event_ttl_is_a_usage_error(tmp_path: Path, value: str) -> None:
 def test_a_zero_event_ttl_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="--event-ttl must be longer than 0s"):
         resolve_settings(["--data-dir", str(tmp_path), "--event-ttl", "0s"])
+
+
+def test_service_ranges(tmp_path: Path) -> None:
+    base = ["--data-dir", str(tmp_path)]
+    defaults = resolve_settings(base)
+    assert (defaults.service_cidr, defaults.node_port_range) == ("10.43.0.0/16", (30000, 32767))
+    chosen = resolve_settings(
+        [
+            *base,
+            "--service-cluster-ip-range",
+            "10.96.0.1/12",
+            "--service-node-port-range",
+            "31000-31999",
+        ]
+    )
+    assert (chosen.service_cidr, chosen.node_port_range) == ("10.96.0.0/12", (31000, 31999))
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--service-cluster-ip-range", "banana", "is not a CIDR"),
+        ("--service-cluster-ip-range", "10.0.0.0/30", "between 8 and"),
+        ("--service-node-port-range", "32000", "is not FIRST-LAST"),
+        ("--service-node-port-range", "32000-31000", "is not a range of ports"),
+    ],
+)
+def test_bad_service_ranges_are_refused(
+    tmp_path: Path, flag: str, value: str, message: str
+) -> None:
+    result = run_corral(["server", "--data-dir", str(tmp_path / "d"), flag, value])
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not (tmp_path / "d" / "state.db").exists()

@@ -159,6 +159,23 @@ def _drop_empty(
     "and scale tests; nothing runs on the host).",
 )
 @click.option(
+    "--service-cluster-ip-range",
+    default="10.43.0.0/16",
+    show_default=True,
+    envvar="CORRAL_SERVICE_CLUSTER_IP_RANGE",
+    show_envvar=True,
+    help="CIDR that Services' cluster IPs come from (the first address is the "
+    "kubernetes Service's).",
+)
+@click.option(
+    "--service-node-port-range",
+    default="30000-32767",
+    show_default=True,
+    envvar="CORRAL_SERVICE_NODE_PORT_RANGE",
+    show_envvar=True,
+    help="Ports NodePort Services get, as FIRST-LAST.",
+)
+@click.option(
     "--controllers",
     default="*",
     show_default=True,

@@ -46,6 +46,10 @@ class ServerSettings:
     lease_timings: tuple[float, float, float] = (15.0, 10.0, 2.0)
     #: ``--node-monitor-grace-period`` in seconds.
     node_monitor_grace_period: float = 40.0
+    #: ``--service-cluster-ip-range`` (a normalised CIDR).
+    service_cidr: str = "10.43.0.0/16"
+    #: ``--service-node-port-range`` (first, last).
+    node_port_range: tuple[int, int] = (30000, 32767)
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> ServerSettings:
@@ -80,6 +84,12 @@ class ServerSettings:
             controllers=_controllers(str(params.get("controllers", "*"))),
             lease_timings=_lease_timings(params),
             node_monitor_grace_period=float(params.get("node_monitor_grace_period") or 40.0),
+            service_cidr=_service_cidr(
+                str(params.get("service_cluster_ip_range") or "10.43.0.0/16")
+            ),
+            node_port_range=_port_range(
+                str(params.get("service_node_port_range") or "30000-32767")
+            ),
         )
 
     @property
@@ -101,6 +111,28 @@ class ServerSettings:
     def https_url(self, port: int | None = None) -> str:
         """``https://<public host>:<port>`` (the HTTPS port by default)."""
         return f"https://{self.public_host}:{self.https_port if port is None else port}"
+
+
+def _service_cidr(text: str) -> str:
+    try:
+        network = ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        raise SettingsError(f"--service-cluster-ip-range {text!r} is not a CIDR") from None
+    if network.num_addresses < 8 or network.num_addresses > 2**20:
+        raise SettingsError(
+            f"--service-cluster-ip-range {text!r} must hold between 8 and 1048576 addresses"
+        )
+    return str(network)
+
+
+def _port_range(text: str) -> tuple[int, int]:
+    first, sep, last = text.strip().partition("-")
+    if not sep or not first.isdigit() or not last.isdigit():
+        raise SettingsError(f"--service-node-port-range {text!r} is not FIRST-LAST")
+    low, high = int(first), int(last)
+    if not 1 <= low <= high <= 65535:
+        raise SettingsError(f"--service-node-port-range {text!r} is not a range of ports")
+    return (low, high)
 
 
 def _controllers(spec: str) -> tuple[str, ...]:

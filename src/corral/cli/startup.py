@@ -45,6 +45,7 @@ from corral.apiserver import (
     build_kube_api,
     storage_check,
 )
+from corral.apiserver.admission.services import ServiceRanges
 from corral.apiserver.handlers.tokenrequest import set_token_issuer
 from corral.apiserver.objectreader import CachedObjects
 from corral.auth import (
@@ -165,7 +166,11 @@ async def build_components(
     health.add_readiness("storage", storage_check(backend))
     metrics = HTTPMetrics()
     kube = await build_kube_api(
-        backend, health, ring_size=_ring_size(), event_ttl=settings.event_ttl
+        backend,
+        health,
+        ring_size=_ring_size(),
+        event_ttl=settings.event_ttl,
+        service_ranges=ServiceRanges(settings.service_cidr, settings.node_port_range),
     )
     loopback = LoopbackAuthenticator()
     sa_tokens = ServiceAccountTokens(sa_key)  # serviceaccounts/token, the tokens controller
