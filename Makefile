@@ -34,7 +34,7 @@ system-packages:
 	@scripts/ensure-system-packages.sh
 
 run: $(VENV)/.synced-run
-	$(VENV)/bin/corral server --data-dir ./data
+	$(VENV)/bin/corral server --data-dir ./data $(ARGS)
 
 test: $(VENV)/.synced-test system-packages
 	$(VENV)/bin/ruff check src tests bench
