@@ -100,7 +100,7 @@ _NON_2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
 _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def _wrk(server: Server, script: str, connections: int, env: dict[str, str]) -> dict[str, float]:
+def run_wrk(server: Server, script: str, connections: int, env: dict[str, str]) -> dict[str, float]:
     """Run wrk on the load core; returns p50/p99 (ms), requests/s and failures."""
     cmd = [
         "taskset", "-c", str(LOAD_CPU),
@@ -186,7 +186,7 @@ def run(report: Run) -> None:
     with tempfile.TemporaryDirectory(dir=scratch) as tmp:
         data = Path(tmp)
         uvloop.run(_seed(data / "state.db"))
-        with running_server(data, cpu=SERVER_CPU) as server:
+        with running_server(data, cpu=SERVER_CPU, args=("--controllers", "-*")) as server:
             time.sleep(1.0)
             report.add(
                 Figure(
@@ -198,7 +198,7 @@ def run(report: Run) -> None:
             )
             env = {"BENCH_NS": "bench", "BENCH_COUNT": str(SEEDED - LISTED)}
             for conns in (1, 16, 64):
-                runs = [_wrk(server, "get.lua", conns, env) for _ in range(ROUNDS)]
+                runs = [run_wrk(server, "get.lua", conns, env) for _ in range(ROUNDS)]
                 report.add(Figure(f"GET p50, {conns} clients", "ms", [r["p50"] for r in runs]))
                 p99 = Figure(f"GET p99, {conns} clients", "ms", [r["p99"] for r in runs])
                 if conns == 64:
@@ -209,7 +209,7 @@ def run(report: Run) -> None:
                 )
                 assert all(r["failed"] == 0 for r in runs), "GETs failed"
             creates = [
-                _wrk(server, "create.lua", 16, {"BENCH_NS": "create"}) for _ in range(ROUNDS)
+                run_wrk(server, "create.lua", 16, {"BENCH_NS": "create"}) for _ in range(ROUNDS)
             ]
             assert all(r["failed"] == 0 for r in creates), "creates failed"
             report.add(
@@ -226,6 +226,7 @@ def run(report: Run) -> None:
             rates = [uvloop.run(_watch_rate(server))]
             report.add(Figure(f"watch delivery to {WATCHERS:,} watchers", "events/s", rates))
     print(
-        "  load generator: wrk 4.1 (GET, POST) and httpx (LIST, watch), pinned to core 1",
+        "  load generator: wrk 4.1 (GET, POST) and httpx (LIST, watch), pinned to core 1;"
+        " the API server alone (--controllers -*: the kube suite measures with controllers)",
         flush=True,
     )

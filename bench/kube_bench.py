@@ -9,6 +9,9 @@ Issue 4's figures, on this 2-core machine:
   simulated kubelets → status back up.
 - Informer memory per 10,000 objects: Python heap (tracemalloc) an
   `Informer`'s cache holds after listing 10,000 small ConfigMaps.
+- Creates/s of ConfigMaps with every controller running (after the rollout,
+  3,000 pods in the caches): the API server's figure of the api suite with
+  the cost of the controllers' watches and handlers added.
 - Reconcile throughput: keys per second a `Controller` with one trivial
   handler works through when its informer delivers 10,000 objects.
 
@@ -30,6 +33,7 @@ from typing import Any
 import httpx
 import uvloop
 
+from bench.api_bench import SERVER_CPU, run_wrk
 from bench.report import Figure, Run
 from bench.server import Server, running_server
 from corral.client import Client, ClusterConfig, ResourceRef
@@ -102,6 +106,11 @@ async def _deployments_available(server: Server) -> float:
             await asyncio.sleep(0.5)
 
 
+async def _namespace(server: Server, name: str) -> None:
+    async with _http(server) as http:
+        await http.post("/api/v1/namespaces", json={"metadata": {"name": name}})
+
+
 async def _seed_configmaps(server: Server) -> None:
     async with _http(server) as http:
         await http.post("/api/v1/namespaces", json={"metadata": {"name": "informer"}})
@@ -169,7 +178,7 @@ def run(report: Run) -> None:
     scratch.mkdir(exist_ok=True)
     with (
         tempfile.TemporaryDirectory(dir=scratch) as tmp,
-        running_server(Path(tmp), args=("--simulate-nodes", str(NODES))) as server,
+        running_server(Path(tmp), cpu=SERVER_CPU, args=("--simulate-nodes", str(NODES))) as server,
     ):
         seconds = uvloop.run(_deployments_available(server))
         report.add(
@@ -182,9 +191,18 @@ def run(report: Run) -> None:
             )
         )
         report.add(Figure("server RSS after the rollout", "MB", [server.memory_mb()]))
+        uvloop.run(_namespace(server, "create"))
+        creates = [run_wrk(server, "create.lua", 16, {"BENCH_NS": "create"}) for _ in range(3)]
+        report.add(
+            Figure(
+                "creates/s of 1 KiB ConfigMaps, 16 clients, every controller running",
+                "creates/s",
+                [r["rate"] for r in creates],
+            )
+        )
     with (
         tempfile.TemporaryDirectory(dir=scratch) as tmp,
-        running_server(Path(tmp), args=("--controllers", "-*")) as server,
+        running_server(Path(tmp), cpu=SERVER_CPU, args=("--controllers", "-*")) as server,
     ):
         uvloop.run(_seed_configmaps(server))
         memory = [uvloop.run(_informer_mb(server)) for _ in range(3)]

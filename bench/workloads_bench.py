@@ -27,6 +27,7 @@ import httpx
 import orjson
 import uvloop
 
+from bench.api_bench import SERVER_CPU
 from bench.report import Figure, Run
 from bench.server import Server, running_server
 
@@ -194,7 +195,9 @@ def run(report: Run) -> None:
     scratch.mkdir(exist_ok=True)
     with (
         tempfile.TemporaryDirectory(dir=scratch) as tmp,
-        running_server(Path(tmp), args=("--controllers", "endpoints,endpointslice")) as server,
+        running_server(
+            Path(tmp), cpu=SERVER_CPU, args=("--controllers", "endpoints,endpointslice")
+        ) as server,
     ):
         latencies = uvloop.run(_endpoint_latencies(server))
     report.add(Figure(f"Endpoints update latency p50, {SERVICES:,} services", "ms", latencies))
@@ -202,7 +205,7 @@ def run(report: Run) -> None:
     report.add(Figure(f"Endpoints update latency p99, {SERVICES:,} services", "ms", [p99]))
     with (
         tempfile.TemporaryDirectory(dir=scratch) as tmp,
-        running_server(Path(tmp), args=("--controllers", "cronjob")) as server,
+        running_server(Path(tmp), cpu=SERVER_CPU, args=("--controllers", "cronjob")) as server,
     ):
         lateness = uvloop.run(_cronjob_lateness(server))
     report.add(Figure(f"CronJob lateness median, {CRONJOBS:,} CronJobs", "s", lateness))
