@@ -53,6 +53,9 @@ class Indexer:
         self._indexes: dict[str, dict[str, set[str]]] = {}
         self.add_indexer(NAMESPACE_INDEX, namespace_index)
 
+    def has_index(self, name: str) -> bool:
+        return name in self._funcs
+
     def add_indexer(self, name: str, fn: IndexFunc) -> None:
         """Register index `name`; objects already cached are indexed at once."""
         if name in self._funcs:

@@ -19,12 +19,46 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from corral.client import Client, PatchType, ResourceRef
+from corral.controller import Informer
 from corral.machinery.labels import Selector
 from corral.machinery.status import NotFound, StatusError
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
+
+
+#: An informer index of objects by their controller's uid; orphans are filed
+#: under ``orphan/<namespace>``. A claim then looks at what the owner already
+#: controls and at its namespace's orphans, not at every object of the
+#: namespace (which made each sync O(objects) and a rollout O(objects²)).
+CONTROLLER_INDEX = "controller-uid"
+
+
+def _by_controller(obj: Obj) -> list[str]:
+    ref = controller_of(obj)
+    if ref is not None:
+        return [str(ref.get("uid") or "")]
+    return [f"orphan/{(obj.get('metadata') or {}).get('namespace', '')}"]
+
+
+def index_by_controller(informer: Informer) -> None:
+    """Give a (shared) informer `CONTROLLER_INDEX`, once."""
+    if not informer.indexer.has_index(CONTROLLER_INDEX):
+        informer.add_indexer(CONTROLLER_INDEX, _by_controller)
+
+
+def controlled_by(informer: Informer, uid: object) -> list[Obj]:
+    """The objects whose controller has ``uid`` (needs `index_by_controller`)."""
+    return informer.by_index(CONTROLLER_INDEX, str(uid or ""))
+
+
+def claim_candidates(informer: Informer, owner: Mapping[str, Any]) -> list[Obj]:
+    """Everything a claim by ``owner`` may keep, adopt or release: what it controls
+    and the orphans of its namespace (needs `index_by_controller`)."""
+    meta = owner.get("metadata") or {}
+    orphans = informer.by_index(CONTROLLER_INDEX, f"orphan/{meta.get('namespace', '')}")
+    return [*controlled_by(informer, meta.get("uid")), *orphans]
 
 
 def controller_of(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:

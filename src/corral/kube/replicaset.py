@@ -43,9 +43,12 @@ from corral.controller import (
 from corral.kube.context import KubeContext, Runnable
 from corral.kube.controllerref import (
     ControllerRefManager,
+    claim_candidates,
+    controlled_by,
     controller_of,
     controller_ref,
     fresh_owner_check,
+    index_by_controller,
 )
 from corral.kube.enqueue import enqueue, new_controller
 from corral.kube.eventrecorder import NORMAL, WARNING, EventRecorder
@@ -158,6 +161,8 @@ class ReplicaSetController:
         self.controller.on_change("sync", self.sync)
         self.expectations = Expectations(now=ctx.clock.now)
         self.events = EventRecorder(self.client, "replicaset-controller")
+        index_by_controller(self.pod_informer)
+        index_by_controller(self.rs_informer)
         self.pod_informer.on_add(self._pod_added)
         self.pod_informer.on_update(self._pod_updated)
         self.pod_informer.on_delete(self._pod_deleted)
@@ -266,10 +271,7 @@ class ReplicaSetController:
             log.error("replicaset %s has an invalid selector", key)
             return None
         meta = rs["metadata"]
-        namespace = meta.get("namespace", "")
-        active = [
-            p for p in self.pod_informer.by_index(NAMESPACE_INDEX, namespace) if is_pod_active(p)
-        ]
+        active = [p for p in claim_candidates(self.pod_informer, rs) if is_pod_active(p)]
         manager = ControllerRefManager(
             self.client,
             PODS,
@@ -360,21 +362,10 @@ class ReplicaSetController:
 
     def _related_pods(self, rs: Obj) -> list[Obj]:
         """Pods of this ReplicaSet and of its siblings (same controller), for ranking."""
-        meta = rs["metadata"]
-        namespace = meta.get("namespace", "")
         owner = controller_of(rs)
-        uids = {meta.get("uid")}
-        if owner is not None:
-            for other in self.rs_informer.by_index(NAMESPACE_INDEX, namespace):
-                ref = controller_of(other)
-                if ref is not None and ref.get("uid") == owner.get("uid"):
-                    uids.add((other.get("metadata") or {}).get("uid"))
-        related = []
-        for pod in self.pod_informer.by_index(NAMESPACE_INDEX, namespace):
-            ref = controller_of(pod)
-            if ref is not None and ref.get("uid") in uids:
-                related.append(pod)
-        return related
+        siblings = [rs] if owner is None else controlled_by(self.rs_informer, owner.get("uid"))
+        uids = {(s.get("metadata") or {}).get("uid") for s in [rs, *siblings]}
+        return [pod for uid in uids for pod in controlled_by(self.pod_informer, uid)]
 
     async def _update_status(self, rs: Obj, status: Obj) -> Obj:
         """Write ``status`` (and observedGeneration) unless nothing changed; one retry on

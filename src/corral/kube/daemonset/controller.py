@@ -24,7 +24,13 @@ from typing import Any
 from corral.client import Client
 from corral.controller import NAMESPACE_INDEX, Controller, Informer, Result, object_key
 from corral.kube.context import KubeContext
-from corral.kube.controllerref import ControllerRefManager, controller_of, fresh_owner_check
+from corral.kube.controllerref import (
+    ControllerRefManager,
+    claim_candidates,
+    controller_of,
+    fresh_owner_check,
+    index_by_controller,
+)
 from corral.kube.daemonset import plan
 from corral.kube.daemonset.placement import (
     API_VERSION,
@@ -90,6 +96,7 @@ class DaemonSetController:
         self.client: Client = ctx.client
         self.sets: Informer = ctx.informers.informer(DAEMON_SETS)
         self.pods: Informer = ctx.informers.informer(PODS)
+        index_by_controller(self.pods)
         self.nodes: Informer = ctx.informers.informer(NODES)
         self.revisions: Informer = ctx.informers.informer(CONTROLLER_REVISIONS)
         self.history = History(self.client)
@@ -259,7 +266,6 @@ class DaemonSetController:
         if selector is None or selector.empty:
             log.error("daemonset %s has an invalid selector", key)
             return None
-        namespace = meta(ds).get("namespace", "")
         manager = ControllerRefManager(
             self.client,
             PODS,
@@ -269,7 +275,7 @@ class DaemonSetController:
             selector,
             fresh_owner_check(self.client, DAEMON_SETS, ds),
         )
-        pods = await manager.claim(list(self.pods.by_index(NAMESPACE_INDEX, namespace)))
+        pods = await manager.claim(claim_candidates(self.pods, ds))
         by_node: dict[str, list[Obj]] = {}
         for pod in pods:
             by_node.setdefault(target_node(pod), []).append(pod)

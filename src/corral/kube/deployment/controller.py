@@ -20,7 +20,14 @@ from typing import Any
 from corral.client import Client
 from corral.controller import NAMESPACE_INDEX, Informer, Result, object_key
 from corral.kube.context import KubeContext
-from corral.kube.controllerref import ControllerRefManager, controller_of, fresh_owner_check
+from corral.kube.controllerref import (
+    ControllerRefManager,
+    claim_candidates,
+    controlled_by,
+    controller_of,
+    fresh_owner_check,
+    index_by_controller,
+)
 from corral.kube.deployment import util
 from corral.kube.deployment.rollout import Rollout
 from corral.kube.enqueue import enqueue, new_controller
@@ -49,6 +56,8 @@ class DeploymentController:
         self.d_informer: Informer = ctx.informers.informer(DEPLOYMENTS)
         self.rs_informer: Informer = ctx.informers.informer(REPLICA_SETS)
         self.pod_informer: Informer = ctx.informers.informer(PODS)
+        index_by_controller(self.rs_informer)
+        index_by_controller(self.pod_informer)
         self.controller = new_controller(ctx, "deployment", self.d_informer)
         self.controller.on_change("sync", self.sync)
         self.events = EventRecorder(self.client, "deployment-controller")
@@ -165,7 +174,6 @@ class DeploymentController:
                 body.setdefault("status", {})["observedGeneration"] = util.meta(d)["generation"]
                 await self.client.update(DEPLOYMENTS, body, subresource="status")
             return None
-        namespace = util.meta(d).get("namespace", "")
         manager = ControllerRefManager(
             self.client,
             REPLICA_SETS,
@@ -175,14 +183,12 @@ class DeploymentController:
             selector,
             fresh_owner_check(self.client, DEPLOYMENTS, d),
         )
-        rss = await manager.claim(self.rs_informer.by_index(NAMESPACE_INDEX, namespace))
+        rss = await manager.claim(claim_candidates(self.rs_informer, d))
         pods_by_rs: dict[str, list[Obj]] = {}
         if not util.is_rolling_update(d):
-            uids = {util.meta(rs).get("uid") for rs in rss}
-            for pod in self.pod_informer.by_index(NAMESPACE_INDEX, namespace):
-                ref = controller_of(pod)
-                if ref is not None and ref.get("uid") in uids:
-                    pods_by_rs.setdefault(ref["uid"], []).append(pod)
+            for rs in rss:
+                uid = str(util.meta(rs).get("uid") or "")
+                pods_by_rs[uid] = controlled_by(self.pod_informer, uid)
         rollout = Rollout(self.client, self.events, d, rss, pods_by_rs, now, self._get_rs)
         try:
             await self._steps(rollout)

@@ -49,7 +49,13 @@ from corral.controller import (
     object_key,
 )
 from corral.kube.context import KubeContext, KubeOptions
-from corral.kube.controllerref import ControllerRefManager, controller_of, fresh_owner_check
+from corral.kube.controllerref import (
+    CONTROLLER_INDEX,
+    ControllerRefManager,
+    controller_of,
+    fresh_owner_check,
+    index_by_controller,
+)
 from corral.kube.enqueue import enqueue
 from corral.kube.eventrecorder import NORMAL, WARNING, EventRecorder
 from corral.kube.expectations import Expectations
@@ -150,6 +156,7 @@ class JobController:
         self.options: KubeOptions = ctx.options
         self.job_informer: Informer = ctx.informers.informer(JOBS)
         self.pod_informer: Informer = ctx.informers.informer(PODS)
+        index_by_controller(self.pod_informer)
         self.pod_informer.add_indexer(JOB_UID_INDEX, _job_uid)
         queue: WorkQueue[str] = WorkQueue("job", clock=ctx.clock)
         self.controller = Controller(
@@ -473,11 +480,9 @@ class JobController:
         selector = selector_of(job)
         if selector is None:
             return [p for p in owned if (controller_of(p) or {}).get("uid") == meta.get("uid")]
-        orphans = [
-            p
-            for p in self.pod_informer.by_index(NAMESPACE_INDEX, meta.get("namespace", ""))
-            if controller_of(p) is None
-        ]
+        orphans = self.pod_informer.by_index(
+            CONTROLLER_INDEX, f"orphan/{meta.get('namespace', '')}"
+        )
         manager = ControllerRefManager(
             self.client,
             PODS,

@@ -19,7 +19,13 @@ from typing import Any
 from corral.client import Client
 from corral.controller import NAMESPACE_INDEX, Controller, Informer, Result, object_key
 from corral.kube.context import KubeContext
-from corral.kube.controllerref import ControllerRefManager, controller_of, fresh_owner_check
+from corral.kube.controllerref import (
+    ControllerRefManager,
+    claim_candidates,
+    controller_of,
+    fresh_owner_check,
+    index_by_controller,
+)
 from corral.kube.eventrecorder import EventRecorder
 from corral.kube.resources import (
     CONTROLLER_REVISIONS,
@@ -50,6 +56,7 @@ class StatefulSetController:
         self.client: Client = ctx.client
         self.sets: Informer = ctx.informers.informer(STATEFUL_SETS)
         self.pods: Informer = ctx.informers.informer(PODS)
+        index_by_controller(self.pods)
         revisions = ctx.informers.informer(CONTROLLER_REVISIONS)
         claims = ctx.informers.informer(PERSISTENT_VOLUME_CLAIMS)
         self.events = EventRecorder(self.client, "statefulset-controller")
@@ -122,10 +129,7 @@ class StatefulSetController:
         if selector is None or selector.empty:
             log.error("statefulset %s has an invalid selector", key)
             return None
-        namespace = ident.meta(sts).get("namespace", "")
-        members = [
-            p for p in self.pods.by_index(NAMESPACE_INDEX, namespace) if ident.is_member(sts, p)
-        ]
+        members = [p for p in claim_candidates(self.pods, sts) if ident.is_member(sts, p)]
         manager = ControllerRefManager(
             self.client,
             PODS,
