@@ -2,40 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from corral.apiserver import APIServerApp, HealthChecks, HTTPMetrics, build_kube_api
-from corral.auth import BootstrapTokenAuthenticator
-from corral.storage import MemoryBackend
+from inprocess import inprocess_api
 
-TOKEN = "binding-token"
 PODS = "/api/v1/namespaces/default/pods"
 
 
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
-    backend = MemoryBackend()
-    await backend.start()
-    health = HealthChecks()
-    kube = await build_kube_api(backend, health)
-    app = APIServerApp(
-        authenticator=BootstrapTokenAuthenticator(hashlib.sha256(TOKEN.encode()).hexdigest()),
-        health=health,
-        metrics=HTTPMetrics(),
-        api=kube.api,
-    )
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="https://testserver",
-        headers={"Authorization": f"Bearer {TOKEN}"},
-    ) as c:
-        yield c
-    await kube.stop()
-    await backend.close()
+    async with inprocess_api() as api:
+        yield api.http
 
 
 def binding(node: str, pod: str = "p", **annotations: str) -> dict[str, object]:

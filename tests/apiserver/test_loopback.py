@@ -13,42 +13,22 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from corral.apiserver import (
-    APIServerApp,
-    HealthChecks,
-    HTTPMetrics,
-    LoopbackAuthenticator,
-    LoopbackTransport,
-    build_kube_api,
-)
+from corral.apiserver import LoopbackTransport
 from corral.client import Client, ResourceRef
 from corral.machinery.status import AlreadyExists, NotFound, Unauthorized
-from corral.storage import MemoryBackend
+from inprocess import InProcessAPI, inprocess_api
 
 CONFIGMAPS = ResourceRef("", "v1", "configmaps", kind="ConfigMap")
 
 
 @pytest.fixture
-async def parts() -> AsyncIterator[tuple[APIServerApp, LoopbackAuthenticator]]:
-    backend = MemoryBackend()
-    await backend.start()
-    health = HealthChecks()
-    kube = await build_kube_api(backend, health)
-    async with asyncio.timeout(10):
-        while kube.caches.unsynced():  # noqa: ASYNC110 (polling with a deadline)
-            await asyncio.sleep(0.01)
-    loopback = LoopbackAuthenticator()
-    app = APIServerApp(authenticator=loopback, health=health, metrics=HTTPMetrics(), api=kube.api)
-    yield app, loopback
-    await kube.stop()
-    await backend.close()
+async def api() -> AsyncIterator[InProcessAPI]:
+    async with inprocess_api() as api:
+        yield api
 
 
-async def test_crud_and_errors_as_over_http(
-    parts: tuple[APIServerApp, LoopbackAuthenticator],
-) -> None:
-    app, loopback = parts
-    client = Client(LoopbackTransport(app, loopback.issue("system:test")), namespace="default")
+async def test_crud_and_errors_as_over_http(api: InProcessAPI) -> None:
+    client = api.client_for("system:test")
     made = await client.create(CONFIGMAPS, {"metadata": {"name": "a"}, "data": {"k": "v"}})
     assert made["metadata"]["uid"]
     got = await client.get(CONFIGMAPS, "a")
@@ -61,21 +41,15 @@ async def test_crud_and_errors_as_over_http(
     await client.close()
 
 
-async def test_a_token_not_issued_here_is_refused(
-    parts: tuple[APIServerApp, LoopbackAuthenticator],
-) -> None:
-    app, _ = parts
-    client = Client(LoopbackTransport(app, "made-up"), namespace="default")
+async def test_a_token_not_issued_here_is_refused(api: InProcessAPI) -> None:
+    client = Client(LoopbackTransport(api.app, "made-up"), namespace="default")
     with pytest.raises(Unauthorized):
         await client.get(CONFIGMAPS, "a")
     await client.close()
 
 
-async def test_watch_streams_and_ends_when_the_caller_leaves(
-    parts: tuple[APIServerApp, LoopbackAuthenticator],
-) -> None:
-    app, loopback = parts
-    transport = LoopbackTransport(app, loopback.issue("system:test"))
+async def test_watch_streams_and_ends_when_the_caller_leaves(api: InProcessAPI) -> None:
+    transport = LoopbackTransport(api.app, api.loopback.issue("system:test"))
     client = Client(transport, namespace="default")
     listed = await client.list(CONFIGMAPS)
     seen: list[tuple[str, str]] = []

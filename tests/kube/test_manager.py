@@ -7,19 +7,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from corral.apiserver import (
-    APIServerApp,
-    HealthChecks,
-    HTTPMetrics,
-    LoopbackAuthenticator,
-    LoopbackTransport,
-    build_kube_api,
-)
 from corral.client import Client
 from corral.kube import manager
 from corral.kube.context import KubeContext, Runnable
 from corral.kube.manager import ControllerManager, LeaseTimings, enabled_controllers
-from corral.storage import MemoryBackend
+from inprocess import inprocess_api
 
 FAST = LeaseTimings(duration=2.0, renew_deadline=1.5, retry_period=0.1)
 
@@ -57,19 +49,11 @@ class Recorder:
 
 @pytest.fixture
 async def client_for() -> AsyncIterator[tuple[Client, Client]]:
-    backend = MemoryBackend()
-    await backend.start()
-    health = HealthChecks()
-    kube = await build_kube_api(backend, health)
-    loopback = LoopbackAuthenticator()
-    app = APIServerApp(authenticator=loopback, health=health, metrics=HTTPMetrics(), api=kube.api)
-    one = Client(LoopbackTransport(app, loopback.issue("system:one")))
-    two = Client(LoopbackTransport(app, loopback.issue("system:two")))
-    yield one, two
-    await one.close()
-    await two.close()
-    await kube.stop()
-    await backend.close()
+    async with inprocess_api() as api:
+        one, two = api.client_for("system:one"), api.client_for("system:two")
+        yield one, two
+        await one.close()
+        await two.close()
 
 
 async def wait_for(predicate: object, within: float = 10) -> None:

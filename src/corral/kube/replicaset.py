@@ -24,7 +24,6 @@ expectations.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -57,6 +56,7 @@ from corral.kube.podranking import pods_to_delete
 from corral.kube.podstatus import is_pod_active, is_pod_available, is_pod_ready
 from corral.kube.resources import PODS, REPLICA_SETS
 from corral.kube.slowstart import slow_start_batch
+from corral.machinery.jsoncopy import json_copy
 from corral.machinery.labels import Selector, SelectorError, from_label_selector
 from corral.machinery.status import Conflict, NotFound, StatusError
 
@@ -98,12 +98,12 @@ def pod_from_template(owner: Mapping[str, Any], ref: Mapping[str, Any]) -> Obj:
     }
     for field in ("labels", "annotations", "finalizers"):
         if tmeta.get(field):
-            pod_meta[field] = copy.deepcopy(tmeta[field])
+            pod_meta[field] = json_copy(tmeta[field])
     return {
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": pod_meta,
-        "spec": copy.deepcopy(template.get("spec") or {}),
+        "spec": json_copy(template.get("spec") or {}),
     }
 
 
@@ -123,7 +123,7 @@ def compute_status(
             ready += 1
             if is_pod_available(pod, min_ready, now):
                 available += 1
-    status: Obj = copy.deepcopy(dict(rs.get("status") or {}))
+    status: Obj = json_copy(dict(rs.get("status") or {}))
     holder: Obj = {"status": status}
     status["replicas"] = len(pods)
     for name, value in (
@@ -378,7 +378,7 @@ class ReplicaSetController:
             merged["observedGeneration"] = generation
             if old == merged:
                 return current
-            body = copy.deepcopy(current)
+            body = json_copy(current)
             body["status"] = merged
             try:
                 updated: Obj = await self.client.update(REPLICA_SETS, body, subresource="status")

@@ -16,11 +16,12 @@ another template.
 
 from __future__ import annotations
 
-import copy
 import json
 import struct
 from collections.abc import Mapping
 from typing import Any
+
+from corral.machinery.jsoncopy import json_copy
 
 #: The label and selector key a Deployment adds (``DefaultDeploymentUniqueLabelKey``).
 POD_TEMPLATE_HASH_LABEL = "pod-template-hash"
@@ -78,7 +79,7 @@ def compute_hash(template: Mapping[str, Any], collision_count: int | None = None
 
 def without_hash(template: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``template`` without the pod-template-hash label (empty labels dropped)."""
-    out = copy.deepcopy(dict(template))
+    out = json_copy(dict(template))
     meta = out.get("metadata")
     if isinstance(meta, dict):
         labels = meta.get("labels")

@@ -12,9 +12,9 @@ nothing new, it returns the same status, so the sync writes only changes.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
+from corral.machinery.jsoncopy import json_copy
 from corral.node.runtime import ContainerRun, PodRuntime, image_id, readiness_delay
 from corral.node.timefmt import rfc3339
 
@@ -170,7 +170,7 @@ def _gates_message(pod: Obj, conditions: dict[str, Obj]) -> str:
 
 def pod_status(pod: Obj, rt: PodRuntime, host_ip: str, now: float) -> Obj:
     """The full status the node reports for ``pod`` at ``now``."""
-    old: Obj = copy.deepcopy(pod.get("status") or {})
+    old: Obj = json_copy(pod.get("status") or {})
     old_conditions = {
         str(c.get("type")): c for c in old.get("conditions") or [] if isinstance(c, dict)
     }

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -80,7 +80,10 @@ def body_media_type(request: Request) -> str:
 
 
 async def read_checked_object(
-    request: Request, gvk: GVK, schema: Mapping[str, Any] | None = None
+    request: Request,
+    gvk: GVK,
+    schema: Mapping[str, Any] | None = None,
+    only: Collection[str] | None = None,
 ) -> Intake:
     """The body of a create or update, checked against the kind's schema.
 
@@ -96,7 +99,7 @@ async def read_checked_object(
     if ctype == PROTOBUF:
         raw = orjson.dumps(decode_object(raw, gvk.group_version, gvk.kind))
     return decode_and_check(
-        raw, gvk, directive, yaml_body=ctype == "application/yaml", schema=schema
+        raw, gvk, directive, yaml_body=ctype == "application/yaml", schema=schema, only=only
     )
 
 

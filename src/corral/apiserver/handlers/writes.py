@@ -58,8 +58,15 @@ def write_warnings(rt: ResourceType, intake_warnings: list[str]) -> list[str]:
     return intake_warnings + extra
 
 
+#: What a status write keeps of its body (`store.update`), hence all that is checked.
+_STATUS_FIELDS = frozenset({"apiVersion", "kind", "metadata", "status"})
+
+
 async def _intake(v: Verb) -> Intake:
-    return await read_checked_object(v.request, v.rt.gvk, _schema(v.rt))
+    # Built-in kinds only: a custom resource's schema may require its spec.
+    status_only = v.info.subresource == "status" and v.rt.custom is None
+    only = _STATUS_FIELDS if status_only else None
+    return await read_checked_object(v.request, v.rt.gvk, _schema(v.rt), only=only)
 
 
 async def create(v: Verb) -> Response:

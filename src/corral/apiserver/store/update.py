@@ -26,7 +26,6 @@ PATCH uses it too.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +41,7 @@ from corral.apiserver.store.objects import (
     stored_from_kv,
 )
 from corral.machinery.admission import Admission, Operation
+from corral.machinery.jsoncopy import json_copy
 from corral.machinery.status import BadRequest, Conflict, Invalid, NotFound
 from corral.storage import Backend, KeyNotFoundError, RevisionMismatchError
 
@@ -65,14 +65,14 @@ def _merge_update(
     if rt.group == "" and rt.resource == "namespaces":
         # spec.finalizers change only through /finalize, and /finalize changes only them.
         if subresource == "finalize":
-            merged = copy.deepcopy(old)
+            merged = json_copy(old)
             _copy_finalizers(new, merged)
             return merged
         _copy_finalizers(old, new)
     if subresource == "binding":
         return new  # the binding handler changes exactly spec.nodeName and PodScheduled
     if subresource == "status":
-        merged = copy.deepcopy(old)
+        merged = json_copy(old)
         if "status" in new:
             merged["status"] = new["status"]
         else:
@@ -164,7 +164,7 @@ async def mutate_object(
         if kv is None:
             raise NotFound(rt.resource, name, group=rt.group)
         current = stored_from_kv(rt, kv)
-        desired = mutate(copy.deepcopy(current.obj))
+        desired = mutate(json_copy(current.obj))
         if not isinstance(desired, dict):
             raise BadRequest("the object must be a JSON object")
         wanted_rv = meta_of(desired).get("resourceVersion") or ""

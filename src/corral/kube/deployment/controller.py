@@ -11,7 +11,6 @@ releasing strays), then hands over to `Rollout` for the steps.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from corral.kube.deployment.rollout import Rollout
 from corral.kube.enqueue import enqueue, new_controller
 from corral.kube.eventrecorder import WARNING, EventRecorder
 from corral.kube.resources import DEPLOYMENTS, PODS, REPLICA_SETS
+from corral.machinery.jsoncopy import json_copy
 from corral.machinery.labels import Selector, SelectorError, from_label_selector
 from corral.machinery.status import Conflict, NotFound
 
@@ -170,7 +170,7 @@ class DeploymentController:
         if selector.empty:
             self.events.record(d, WARNING, "SelectingAll", "This deployment is selecting all pods.")
             if util.status(d).get("observedGeneration", 0) < util.meta(d).get("generation", 0):
-                body = copy.deepcopy(d)
+                body = json_copy(d)
                 body.setdefault("status", {})["observedGeneration"] = util.meta(d)["generation"]
                 await self.client.update(DEPLOYMENTS, body, subresource="status")
             return None

@@ -21,7 +21,6 @@ Kubernetes' lets status writers change annotations.
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
@@ -35,6 +34,7 @@ from corral.kube.eventrecorder import NORMAL, WARNING, EventRecorder
 from corral.kube.podstatus import parse_time
 from corral.kube.resources import DEPLOYMENTS, REPLICA_SETS
 from corral.kube.templatehash import POD_TEMPLATE_HASH_LABEL, compute_hash, equal_ignore_hash
+from corral.machinery.jsoncopy import json_copy
 from corral.machinery.status import AlreadyExists, Forbidden, NotFound
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,8 @@ class Rollout:
     ) -> None:
         self.client = client
         self.events = events
-        self.d = copy.deepcopy(d)
-        self.rss = [copy.deepcopy(rs) for rs in rss]
+        self.d = json_copy(d)
+        self.rss = [json_copy(rs) for rs in rss]
         self.pods_by_rs = pods_by_rs
         self.now = now
         self.get_rs = get_rs
@@ -68,7 +68,7 @@ class Rollout:
     # -- writes ----------------------------------------------------------------
 
     async def write_status(self, new_status: Obj) -> None:
-        body = copy.deepcopy(self.d)
+        body = json_copy(self.d)
         body["status"] = util.clean_status(new_status)
         self.d = await self.client.update(DEPLOYMENTS, body, subresource="status")
 
@@ -115,14 +115,14 @@ class Rollout:
         new_revision = str(util.max_revision(old) + 1)
         d = self.d
         if existing is not None:
-            rs = copy.deepcopy(existing)
+            rs = json_copy(existing)
             changed = util.set_new_rs_annotations(d, rs, new_revision, True)
             min_ready = util.spec(d).get("minReadySeconds", 0) or 0
             if changed or (util.spec(rs).get("minReadySeconds", 0) or 0) != min_ready:
                 rs["spec"]["minReadySeconds"] = min_ready
                 return await self.update_rs(rs)
             await self.set_revision(util.annotations_of(rs).get(util.REVISION, ""))
-            st = copy.deepcopy(util.status(self.d))
+            st = json_copy(util.status(self.d))
             if util.has_progress_deadline(d) and util.get_condition(st, util.PROGRESSING) is None:
                 msg = f'Found new replica set "{util.meta(rs)["name"]}"'
                 util.set_condition(
@@ -140,14 +140,14 @@ class Rollout:
     async def _create_new_rs(self, old: list[Obj], new_revision: str) -> Obj | None:
         d = self.d
         dmeta = util.meta(d)
-        template = copy.deepcopy(util.spec(d).get("template") or {})
+        template = json_copy(util.spec(d).get("template") or {})
         collisions = util.status(d).get("collisionCount")
         pod_hash = compute_hash(template, collisions)
         template.setdefault("metadata", {})
         labels = dict(template["metadata"].get("labels") or {})
         labels[POD_TEMPLATE_HASH_LABEL] = pod_hash
         template["metadata"]["labels"] = labels
-        selector = copy.deepcopy(util.spec(d).get("selector") or {})
+        selector = json_copy(util.spec(d).get("selector") or {})
         match = dict(selector.get("matchLabels") or {})
         match[POD_TEMPLATE_HASH_LABEL] = pod_hash
         selector["matchLabels"] = match
@@ -188,7 +188,7 @@ class Rollout:
                 created, already = found, True
             else:
                 # A hash collision: another template owns the name; try the next count.
-                st = copy.deepcopy(util.status(d))
+                st = json_copy(util.status(d))
                 st["collisionCount"] = int(collisions or 0) + 1
                 await self.write_status(st)
                 raise
@@ -197,7 +197,7 @@ class Rollout:
         except Exception as exc:
             if util.has_progress_deadline(d):
                 msg = f'Failed to create new replica set "{name}": {exc}'
-                st = copy.deepcopy(util.status(d))
+                st = json_copy(util.status(d))
                 util.set_condition(
                     st,
                     util.new_condition(
@@ -222,7 +222,7 @@ class Rollout:
         await self.set_revision(new_revision)
         if not already and util.has_progress_deadline(self.d):
             msg = f'Created new replica set "{name}"'
-            st = copy.deepcopy(util.status(self.d))
+            st = json_copy(util.status(self.d))
             util.set_condition(
                 st, util.new_condition(util.PROGRESSING, "True", util.NEW_RS_REASON, msg, self.now)
             )
@@ -239,7 +239,7 @@ class Rollout:
         if not size_changes and not util.replicas_annotations_need_update(rs, desired, maximum):
             return False, rs
         old_scale = util.replicas(rs)
-        body = copy.deepcopy(rs)
+        body = json_copy(rs)
         body["spec"]["replicas"] = new_scale
         util.set_replicas_annotations(body, desired, maximum)
         updated = await self.update_rs(body)
@@ -414,7 +414,7 @@ class Rollout:
             return
         paused_cond = cond is not None and cond.get("reason") == util.PAUSED_REASON
         paused = bool(util.spec(d).get("paused"))
-        st = copy.deepcopy(util.status(d))
+        st = json_copy(util.status(d))
         if paused and not paused_cond:
             reason, message = util.PAUSED_REASON, "Deployment is paused"
         elif not paused and paused_cond:

@@ -12,7 +12,7 @@ and let ``fieldValidation`` turn unknown and duplicate fields into a 400
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,11 +57,15 @@ def decode_and_check(
     yaml_body: bool = False,
     schema: Mapping[str, Any] | None = None,
     definitions: Definitions | None = None,
+    only: Collection[str] | None = None,
 ) -> Intake:
     """Parse and check a body for ``gvk``.
 
     ``schema`` is a CRD version's ``openAPIV3Schema`` (structural rules); without
-    it the kind's built-in schema applies. Raises :class:`BadRequest` for a body
+    it the kind's built-in schema applies. ``only`` names the top-level fields
+    that matter (a status write keeps only ``status`` of what it is sent, so
+    checking a pod's whole spec again would be wasted work); the others are
+    neither checked nor pruned. Raises :class:`BadRequest` for a body
     that is not one JSON/YAML object or for Strict field problems, and
     :class:`Invalid` for schema errors.
     """
@@ -81,6 +85,7 @@ def decode_and_check(
         duplicates=decoded.duplicate_fields,
         schema=schema,
         definitions=definitions,
+        only=only,
     )
 
 
@@ -92,12 +97,16 @@ def check_object(
     duplicates: Sequence[str] = (),
     schema: Mapping[str, Any] | None = None,
     definitions: Definitions | None = None,
+    only: Collection[str] | None = None,
 ) -> Intake:
     """Check an already parsed object (a patch's result) as `decode_and_check` does.
 
-    Unknown fields are removed from ``obj`` in place.
+    Unknown fields are removed from ``obj`` in place (within ``only``, if given).
     """
-    result = validate(obj, gvk, schema=schema, definitions=definitions, prune=True)
+    view = obj if only is None else {k: v for k, v in obj.items() if k in only}
+    result = validate(view, gvk, schema=schema, definitions=definitions, prune=True)
+    if view is not obj:
+        obj.update(view)  # pruning may have replaced values of the checked fields
     if result.errors:
         metadata = obj.get("metadata")
         name = metadata.get("name", "") if isinstance(metadata, dict) else ""
