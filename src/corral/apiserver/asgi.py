@@ -144,13 +144,34 @@ async def send_streaming(send: Send, receive: Receive, response: StreamingRespon
     headers = [(b"content-type", response.content_type), *COMMON_HEADERS, *response.headers]
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
 
+    async def send_chunk(chunk: bytes) -> None:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+    if await pump_chunks(receive, response.chunks, send_chunk, "http.disconnect"):
+        with contextlib.suppress(OSError, RuntimeError):
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def pump_chunks(
+    receive: Receive,
+    chunks: AsyncIterator[bytes],
+    send_chunk: Callable[[bytes], Awaitable[None]],
+    disconnect: str,
+) -> bool:
+    """Send each of ``chunks`` with ``send_chunk`` until they end or a ``disconnect``
+    message arrives; then cancel the other and close ``chunks``.
+
+    True if every chunk was sent (the caller ends the response), False if the client
+    went or sending failed. Shared by HTTP streaming and WebSocket watches.
+    """
+
     async def pump() -> None:
-        async for chunk in response.chunks:
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        async for chunk in chunks:
+            await send_chunk(chunk)
 
     async def disconnected() -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
+        while (await receive())["type"] != disconnect:
+            pass  # a stream reads nothing more from its client
 
     pumping = asyncio.ensure_future(pump())
     watching = asyncio.ensure_future(disconnected())
@@ -162,13 +183,11 @@ async def send_streaming(send: Send, receive: Receive, response: StreamingRespon
         for task in (pumping, watching):
             with contextlib.suppress(BaseException):
                 await task
-        aclose = getattr(response.chunks, "aclose", None)
+        aclose = getattr(chunks, "aclose", None)
         if aclose is not None:
             with contextlib.suppress(BaseException):
                 await aclose()
-    if pumping.done() and not pumping.cancelled() and pumping.exception() is None:
-        with contextlib.suppress(OSError, RuntimeError):
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+    return pumping.done() and not pumping.cancelled() and pumping.exception() is None
 
 
 async def send_response(send: Send, response: Response) -> None:

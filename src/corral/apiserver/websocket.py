@@ -31,7 +31,6 @@ HTTP watch has; what this module decides:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import contextlib
@@ -50,6 +49,7 @@ from corral.apiserver.asgi import (
     Scope,
     Send,
     StreamingResponse,
+    pump_chunks,
 )
 from corral.apiserver.inflight import is_watch
 from corral.apiserver.metrics import HTTPMetrics
@@ -199,28 +199,9 @@ async def _stream(
         }
     )
 
-    async def pump() -> None:
-        async for chunk in response.chunks:
-            await send(framing.message(chunk))
+    async def send_chunk(chunk: bytes) -> None:
+        await send(framing.message(chunk))
 
-    async def disconnected() -> None:
-        while (await receive())["type"] != "websocket.disconnect":
-            pass  # a watch reads nothing from its client
-
-    pumping = asyncio.ensure_future(pump())
-    watching = asyncio.ensure_future(disconnected())
-    try:
-        await asyncio.wait([pumping, watching], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (pumping, watching):
-            task.cancel()
-        for task in (pumping, watching):
-            with contextlib.suppress(BaseException):
-                await task
-        aclose = getattr(response.chunks, "aclose", None)
-        if aclose is not None:
-            with contextlib.suppress(BaseException):
-                await aclose()
-    if pumping.done() and not pumping.cancelled() and pumping.exception() is None:
+    if await pump_chunks(receive, response.chunks, send_chunk, "websocket.disconnect"):
         with contextlib.suppress(OSError, RuntimeError):
             await send({"type": "websocket.close", "code": NORMAL_CLOSURE})

@@ -172,34 +172,25 @@ class ControllerRefManager:
             return False  # gone meanwhile
         return True
 
-    async def _adopt(self, obj: Obj) -> None:
-        await self.can_adopt()
+    async def _patch_owner_refs(self, obj: Obj, owner_refs: list[Obj]) -> None:
+        """Strategic-merge ``owner_refs`` into ``obj``'s owner references (the uid
+        precondition makes a new object under the same name a 422)."""
         meta = obj["metadata"]
-        patch = {"metadata": {"ownerReferences": [self.ref], "uid": meta.get("uid")}}
         await self.client.patch(
             self.resource,
             meta["name"],
-            patch,
+            {"metadata": {"ownerReferences": owner_refs, "uid": meta.get("uid")}},
             patch_type=PatchType.STRATEGIC,
             namespace=meta.get("namespace"),
         )
 
+    async def _adopt(self, obj: Obj) -> None:
+        await self.can_adopt()
+        await self._patch_owner_refs(obj, [self.ref])
+
     async def _release(self, obj: Obj) -> None:
-        meta = obj["metadata"]
-        patch = {
-            "metadata": {
-                "ownerReferences": [{"$patch": "delete", "uid": self.uid}],
-                "uid": meta.get("uid"),
-            }
-        }
         try:
-            await self.client.patch(
-                self.resource,
-                meta["name"],
-                patch,
-                patch_type=PatchType.STRATEGIC,
-                namespace=meta.get("namespace"),
-            )
+            await self._patch_owner_refs(obj, [{"$patch": "delete", "uid": self.uid}])
         except NotFound:
             pass  # gone: nothing to release
         except StatusError as exc:

@@ -29,7 +29,6 @@ pod; a budget with recently evicted pods comes back when they expire.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -39,6 +38,7 @@ from corral.controller import NAMESPACE_INDEX, Controller, Informer, Result, set
 from corral.kube.context import KubeContext, Runnable
 from corral.kube.controllerref import controller_of
 from corral.kube.enqueue import enqueue
+from corral.kube.intorpercent import scaled as scaled_value
 from corral.kube.podstatus import format_time, is_pod_ready, parse_time
 from corral.kube.resources import DEPLOYMENTS, PODS, REPLICA_SETS, STATEFUL_SETS
 from corral.machinery.labels import Selector, SelectorError, from_label_selector
@@ -70,17 +70,8 @@ def selector_of(pdb: Mapping[str, Any]) -> Selector | None:
 
 def scaled(value: object, total: int) -> int:
     """``GetScaledValueFromIntOrPercent`` rounding up: ``"50%"`` of 3 is 2."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.endswith("%"):
-        try:
-            percent = int(value[:-1])
-        except ValueError:
-            return 0
-        return math.ceil(percent * total / 100)
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return 0
+    number = scaled_value(value, total)
+    return 0 if number is None else number
 
 
 def count_healthy(pods: list[Obj], disrupted: Mapping[str, datetime], now: datetime) -> int:

@@ -31,7 +31,6 @@ from typing import Any
 
 from corral.client import Client
 from corral.controller import (
-    NAMESPACE_INDEX,
     Informer,
     QueueFullError,
     Result,
@@ -52,13 +51,21 @@ from corral.kube.controllerref import (
 from corral.kube.enqueue import enqueue, new_controller
 from corral.kube.eventrecorder import NORMAL, WARNING, EventRecorder
 from corral.kube.expectations import Expectations
+from corral.kube.owners import (
+    RecordingRunnable,
+    labels_of,
+    matching_owners,
+    owner_of,
+    selector_of,
+    updated_owners,
+    write_status,
+)
 from corral.kube.podranking import pods_to_delete
 from corral.kube.podstatus import is_pod_active, is_pod_available, is_pod_ready
 from corral.kube.resources import PODS, REPLICA_SETS
 from corral.kube.slowstart import slow_start_batch
 from corral.machinery.jsoncopy import json_copy
-from corral.machinery.labels import Selector, SelectorError, from_label_selector
-from corral.machinery.status import Conflict, NotFound, StatusError
+from corral.machinery.status import NotFound, StatusError
 
 log = logging.getLogger(__name__)
 
@@ -71,19 +78,6 @@ REPLICA_FAILURE = "ReplicaFailure"
 NAMESPACE_TERMINATING = "NamespaceTerminating"
 KIND = "ReplicaSet"
 API_VERSION = "apps/v1"
-
-
-def selector_of(obj: Mapping[str, Any]) -> Selector | None:
-    """The object's ``spec.selector`` (None if invalid; Kubernetes' validation prevents it)."""
-    try:
-        return from_label_selector((obj.get("spec") or {}).get("selector"))
-    except SelectorError:
-        return None
-
-
-def labels_of(obj: Mapping[str, Any]) -> dict[str, str]:
-    labels = (obj.get("metadata") or {}).get("labels")
-    return dict(labels) if isinstance(labels, Mapping) else {}
 
 
 def pod_from_template(owner: Mapping[str, Any], ref: Mapping[str, Any]) -> Obj:
@@ -150,7 +144,7 @@ def compute_status(
     return status
 
 
-class ReplicaSetController:
+class ReplicaSetController(RecordingRunnable):
     """Pods for ReplicaSets; a `Runnable` (with its event recorder)."""
 
     def __init__(self, ctx: KubeContext) -> None:
@@ -167,38 +161,14 @@ class ReplicaSetController:
         self.pod_informer.on_update(self._pod_updated)
         self.pod_informer.on_delete(self._pod_deleted)
 
-    # -- Runnable ------------------------------------------------------------
-
-    async def run(self) -> None:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self.events.run())
-            group.create_task(self.controller.run())
-
-    async def stop(self) -> None:
-        await self.controller.stop()
-        await self.events.stop()
-
     # -- pod events ----------------------------------------------------------
 
     def _owner(self, pod: Obj, ref: Mapping[str, Any] | None) -> Obj | None:
-        if ref is None or ref.get("kind") != KIND:
-            return None
-        namespace = (pod.get("metadata") or {}).get("namespace", "")
-        rs = self.rs_informer.get(f"{namespace}/{ref.get('name')}")
-        if rs is None or (rs.get("metadata") or {}).get("uid") != ref.get("uid"):
-            return None
-        return rs
+        return owner_of(self.rs_informer, KIND, pod, ref)
 
     def _matching(self, pod: Obj) -> list[Obj]:
         """ReplicaSets of the pod's namespace whose (non-empty) selector matches it."""
-        namespace = (pod.get("metadata") or {}).get("namespace", "")
-        labels = labels_of(pod)
-        found = []
-        for rs in self.rs_informer.by_index(NAMESPACE_INDEX, namespace):
-            selector = selector_of(rs)
-            if selector is not None and not selector.empty and selector.matches(labels):
-                found.append(rs)
-        return found
+        return matching_owners(self.rs_informer, pod)
 
     def _enqueue(self, rs: Obj, after: float = 0) -> None:
         key = object_key(rs)
@@ -233,23 +203,16 @@ class ReplicaSetController:
             if labels_changed:
                 self._pod_deleted(old)
             return
-        cur_ref, old_ref = controller_of(cur), controller_of(old)
-        ref_changed = (cur_ref or {}).get("uid") != (old_ref or {}).get("uid")
-        if ref_changed and old_ref is not None:
-            previous = self._owner(old, old_ref)
-            if previous is not None:
-                self._enqueue(previous)
-        if cur_ref is not None:
-            rs = self._owner(cur, cur_ref)
-            if rs is not None:
-                self._enqueue(rs)
-                min_ready = int((rs.get("spec") or {}).get("minReadySeconds") or 0)
-                if min_ready > 0 and not is_pod_ready(old) and is_pod_ready(cur):
-                    self._enqueue(rs, after=min_ready + 1)
-            return
-        if labels_changed or ref_changed:
-            for rs in self._matching(cur):
-                self._enqueue(rs)
+        previous, rs, candidates = updated_owners(self.rs_informer, KIND, old, cur)
+        if previous is not None:
+            self._enqueue(previous)
+        if rs is not None:
+            self._enqueue(rs)
+            min_ready = int((rs.get("spec") or {}).get("minReadySeconds") or 0)
+            if min_ready > 0 and not is_pod_ready(old) and is_pod_ready(cur):
+                self._enqueue(rs, after=min_ready + 1)
+        for candidate in candidates:
+            self._enqueue(candidate)
 
     def _pod_deleted(self, pod: Obj) -> None:
         rs = self._owner(pod, controller_of(pod))
@@ -292,7 +255,8 @@ class ReplicaSetController:
                 error = exc
         now = datetime.now(UTC)
         status = compute_status(rs, pods, error, diff, now)
-        updated = await self._update_status(rs, status)
+        status["observedGeneration"] = rs["metadata"].get("generation", 0)
+        updated = await write_status(self.client, REPLICA_SETS, rs, status, wait_when_stale=True)
         if error is not None:
             raise error
         min_ready = int((rs.get("spec") or {}).get("minReadySeconds") or 0)
@@ -366,34 +330,6 @@ class ReplicaSetController:
         siblings = [rs] if owner is None else controlled_by(self.rs_informer, owner.get("uid"))
         uids = {(s.get("metadata") or {}).get("uid") for s in [rs, *siblings]}
         return [pod for uid in uids for pod in controlled_by(self.pod_informer, uid)]
-
-    async def _update_status(self, rs: Obj, status: Obj) -> Obj:
-        """Write ``status`` (and observedGeneration) unless nothing changed; one retry on
-        conflict with a fresh read, as Kubernetes does."""
-        generation = rs["metadata"].get("generation", 0)
-        current = rs
-        for attempt in range(2):
-            old = current.get("status") or {}
-            merged = dict(status)
-            merged["observedGeneration"] = generation
-            if old == merged:
-                return current
-            body = json_copy(current)
-            body["status"] = merged
-            try:
-                updated: Obj = await self.client.update(REPLICA_SETS, body, subresource="status")
-                return updated
-            except Conflict:
-                if attempt:
-                    # Still stale: the informer brings the newer version and this key.
-                    log.debug("replicaset %s: status conflict twice, waiting", object_key(rs))
-                    return current
-            except NotFound:
-                return current
-            current = await self.client.get(
-                REPLICA_SETS, rs["metadata"]["name"], namespace=rs["metadata"].get("namespace")
-            )
-        return current
 
 
 def build(ctx: KubeContext) -> list[Runnable]:

@@ -43,7 +43,7 @@ from corral.client import Client
 from corral.kube.controllerref import controller_ref
 from corral.kube.resources import CONTROLLER_REVISIONS
 from corral.kube.templatehash import fnv32a, normalize, safe_encode
-from corral.machinery.status import AlreadyExists, Conflict, NotFound
+from corral.machinery.status import AlreadyExists, NotFound
 
 Obj = dict[str, Any]
 
@@ -216,32 +216,3 @@ class History:
             await self.client.delete(
                 CONTROLLER_REVISIONS, meta["name"], namespace=meta["namespace"]
             )
-
-
-async def write_status(client: Client, resource: Any, obj: Obj, status: Obj) -> Obj:
-    """Write ``status`` of a set through its status subresource unless it is unchanged.
-
-    Both owners of ControllerRevisions (StatefulSet, DaemonSet) write status the same
-    way as Kubernetes does: a PUT of the cached object with the new status, and on a
-    conflict one more try on a fresh read. A set gone meanwhile is not an error.
-    """
-    current = obj
-    for attempt in range(2):
-        if (current.get("status") or {}) == status:
-            return current
-        body = copy.deepcopy(current)
-        body["status"] = status
-        try:
-            updated: Obj = await client.update(resource, body, subresource="status")
-            return updated
-        except NotFound:
-            return current
-        except Conflict:
-            if attempt:
-                raise
-        meta = current["metadata"]
-        try:
-            current = await client.get(resource, meta["name"], namespace=meta.get("namespace"))
-        except NotFound:
-            return obj
-    return current

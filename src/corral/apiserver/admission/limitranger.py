@@ -22,7 +22,7 @@ nor are subresources.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -135,60 +135,44 @@ def _text(raw: object) -> str:
     return format_like(value, raw) if value is not None else str(raw)
 
 
+def _bound_error(
+    kind: str,
+    name: str,
+    enforced: object,
+    minimum: bool,
+    checked: Sequence[tuple[str, Resources]],
+) -> str:
+    """The first of ``checked`` (("request", requests) or ("limit", limits)) beyond the
+    ``min``/``max`` bound ``enforced`` of ``name``; the first must be specified."""
+    bound = parse(enforced)
+    if bound is None:
+        return ""
+    head = f"{'minimum' if minimum else 'maximum'} {name} usage per {kind} is {_text(enforced)}"
+    for index, (what, quantities) in enumerate(checked):
+        value, raw = _value(quantities, name)
+        if value is None:
+            if index == 0:
+                return f"{head}.  No {what} is specified"
+            continue
+        if (milli(value) < milli(bound)) if minimum else (milli(value) > milli(bound)):
+            return f"{head}, but {what} is {_text(raw)}"
+    return ""
+
+
 def min_error(
     kind: str, name: str, enforced: object, requests: Resources, limits: Resources
 ) -> str:
-    bound = parse(enforced)
-    req, req_raw = _value(requests, name)
-    lim, lim_raw = _value(limits, name)
-    if bound is None:
-        return ""
-    if req is None:
-        return f"minimum {name} usage per {kind} is {_text(enforced)}.  No request is specified"
-    if milli(req) < milli(bound):
-        return (
-            f"minimum {name} usage per {kind} is {_text(enforced)}, but request is {_text(req_raw)}"
-        )
-    if lim is not None and milli(lim) < milli(bound):
-        return (
-            f"minimum {name} usage per {kind} is {_text(enforced)}, but limit is {_text(lim_raw)}"
-        )
-    return ""
+    return _bound_error(kind, name, enforced, True, [("request", requests), ("limit", limits)])
 
 
 def max_error(
     kind: str, name: str, enforced: object, requests: Resources, limits: Resources
 ) -> str:
-    bound = parse(enforced)
-    req, req_raw = _value(requests, name)
-    lim, lim_raw = _value(limits, name)
-    if bound is None:
-        return ""
-    if lim is None:
-        return f"maximum {name} usage per {kind} is {_text(enforced)}.  No limit is specified"
-    if milli(lim) > milli(bound):
-        return (
-            f"maximum {name} usage per {kind} is {_text(enforced)}, but limit is {_text(lim_raw)}"
-        )
-    if req is not None and milli(req) > milli(bound):
-        return (
-            f"maximum {name} usage per {kind} is {_text(enforced)}, but request is {_text(req_raw)}"
-        )
-    return ""
+    return _bound_error(kind, name, enforced, False, [("limit", limits), ("request", requests)])
 
 
 def max_request_error(kind: str, name: str, enforced: object, requests: Resources) -> str:
-    bound = parse(enforced)
-    req, req_raw = _value(requests, name)
-    if bound is None:
-        return ""
-    if req is None:
-        return f"maximum {name} usage per {kind} is {_text(enforced)}.  No request is specified"
-    if milli(req) > milli(bound):
-        return (
-            f"maximum {name} usage per {kind} is {_text(enforced)}, but request is {_text(req_raw)}"
-        )
-    return ""
+    return _bound_error(kind, name, enforced, False, [("request", requests)])
 
 
 def ratio_error(
@@ -210,31 +194,50 @@ def ratio_error(
     return ""
 
 
+Check = Callable[[str, str, object, Resources, Resources], str]
+
+
 def _bounds(
-    item: Mapping[str, Any], kind: str, requests: Resources, limits: Resources
+    item: Mapping[str, Any],
+    kind: str,
+    requests: Resources,
+    limits: Resources,
+    checks: Sequence[tuple[str, Check]] = (
+        ("min", min_error),
+        ("max", max_error),
+        ("maxLimitRequestRatio", ratio_error),
+    ),
 ) -> list[str]:
+    """The violations of ``item``'s bounds (each field of ``checks``, by resource name)."""
     errors = []
-    for name, enforced in sorted(_mapping(item.get("min")).items()):
-        errors.append(min_error(kind, name, enforced, requests, limits))
-    for name, enforced in sorted(_mapping(item.get("max")).items()):
-        errors.append(max_error(kind, name, enforced, requests, limits))
-    for name, enforced in sorted(_mapping(item.get("maxLimitRequestRatio")).items()):
-        errors.append(ratio_error(kind, name, enforced, requests, limits))
+    for field, check in checks:
+        for name, enforced in sorted(_mapping(item.get(field)).items()):
+            errors.append(check(kind, name, enforced, requests, limits))
     return [e for e in errors if e]
+
+
+def _max_request(
+    kind: str, name: str, enforced: object, requests: Resources, _limits: Resources
+) -> str:
+    return max_request_error(kind, name, enforced, requests)
 
 
 def _pod_totals(spec: Mapping[str, Any], part: str) -> dict[str, Decimal]:
     total: dict[str, Decimal] = {}
-    for container in spec.get("containers") or []:
-        for name, raw in _mapping(_mapping(_mapping(container).get("resources")).get(part)).items():
-            value = parse(raw)
-            if value is not None:
-                total[name] = total.get(name, Decimal(0)) + value
-    for container in spec.get("initContainers") or []:
-        for name, raw in _mapping(_mapping(_mapping(container).get("resources")).get(part)).items():
-            value = parse(raw)
-            if value is not None and value > total.get(name, Decimal(0)):
-                total[name] = value
+    # Containers run together (their values add up), init containers one by one
+    # (the largest counts).
+    for field, summed in (("containers", True), ("initContainers", False)):
+        for container in spec.get(field) or []:
+            resources = _mapping(_mapping(container).get("resources"))
+            for name, raw in _mapping(resources.get(part)).items():
+                value = parse(raw)
+                if value is None:
+                    continue
+                current = total.get(name, Decimal(0))
+                if summed:
+                    total[name] = current + value
+                elif value > current:
+                    total[name] = value
     return total
 
 
@@ -269,13 +272,10 @@ def claim_errors(claim: Obj, limit_ranges: list[Obj]) -> list[str]:
     kind = "PersistentVolumeClaim"
     for lr in limit_ranges:
         for item in _items(lr):
-            if item.get("type") != kind:
-                continue
-            for name, enforced in sorted(_mapping(item.get("min")).items()):
-                errors.append(min_error(kind, name, enforced, requests, {}))
-            for name, enforced in sorted(_mapping(item.get("max")).items()):
-                errors.append(max_request_error(kind, name, enforced, requests))
-    return [e for e in errors if e]
+            if item.get("type") == kind:
+                checks = (("min", min_error), ("max", _max_request))
+                errors.extend(_bounds(item, kind, requests, {}, checks))
+    return errors
 
 
 def aggregate(errors: list[str]) -> str:

@@ -22,7 +22,6 @@ Kubernetes' ``ControllerV2``, per CronJob key:
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
 from collections.abc import Mapping
@@ -46,6 +45,7 @@ from corral.kube.cronjob.schedule import Schedule, ScheduleError, load_zone, sch
 from corral.kube.cronjob.times import job_name, next_schedule_delay, next_schedule_time, rfc3339
 from corral.kube.enqueue import enqueue
 from corral.kube.eventrecorder import NORMAL, WARNING, EventRecorder
+from corral.kube.owners import RecordingRunnable, owner_of
 from corral.kube.podstatus import format_time, parse_time
 from corral.kube.resources import CRON_JOBS, JOBS
 from corral.machinery.status import AlreadyExists, Conflict, NotFound, StatusError
@@ -112,7 +112,7 @@ def _start_key(job: Mapping[str, Any]) -> tuple[int, float, str]:
     return (0, started.timestamp(), name) if started is not None else (1, 0.0, name)
 
 
-class CronJobController:
+class CronJobController(RecordingRunnable):
     """Jobs for CronJobs; a `Runnable` (with its event recorder)."""
 
     def __init__(self, ctx: KubeContext) -> None:
@@ -130,24 +130,11 @@ class CronJobController:
         self.job_informer.on_update(lambda old, new: self._job_updated(old, new))
         self.job_informer.on_delete(self._job_changed)
 
-    async def run(self) -> None:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self.events.run())
-            group.create_task(self.controller.run())
-
-    async def stop(self) -> None:
-        await self.controller.stop()
-        await self.events.stop()
-
     # -- job events ----------------------------------------------------------
 
     def _enqueue_owner(self, job: Obj) -> None:
-        ref = controller_of(job)
-        if ref is None or ref.get("kind") != KIND:
-            return
-        namespace = (job.get("metadata") or {}).get("namespace", "")
-        cron_job = self.cron_informer.get(f"{namespace}/{ref.get('name')}")
-        if cron_job is not None and (cron_job.get("metadata") or {}).get("uid") == ref.get("uid"):
+        cron_job = owner_of(self.cron_informer, KIND, job, controller_of(job))
+        if cron_job is not None:
             enqueue(self.controller, object_key(cron_job))
 
     def _job_changed(self, job: Obj) -> None:

@@ -23,23 +23,12 @@ it as an event and waits for an update).
 
 from __future__ import annotations
 
-import re
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from corral.machinery.validation.cron import schedule_errors
+from corral.machinery.validation.cron import DURATION_RE, FIELD_BOUNDS, schedule_errors
 
-_MONTH_NAMES = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-_MONTHS = {m: i + 1 for i, m in enumerate(_MONTH_NAMES)}
-_DAYS = {d: i for i, d in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])}
-_BOUNDS: tuple[tuple[int, int, dict[str, int] | None], ...] = (
-    (0, 59, None),
-    (0, 23, None),
-    (1, 31, None),
-    (1, 12, _MONTHS),
-    (0, 6, _DAYS),
-)
 _UNITS = {
     "ns": 1e-9,
     "us": 1e-6,
@@ -50,7 +39,6 @@ _UNITS = {
     "m": 60.0,
     "h": 3600.0,
 }
-_DURATION_RE = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
 
 
 class ScheduleError(ValueError):
@@ -232,7 +220,7 @@ def _duration_seconds(text: str) -> float:
         return 0.0
     total, pos = 0.0, 0
     while pos < len(body):
-        m = _DURATION_RE.match(body, pos)
+        m = DURATION_RE.match(body, pos)
         if m is None:
             raise ScheduleError(f'time: invalid duration "{text}"')
         total += float(m.group(1)) * _UNITS[m.group(2)]
@@ -278,7 +266,7 @@ def parse(spec: str, zone: tzinfo = UTC) -> Schedule:
         return CronSchedule(minute, hour, dom, month, dow, zone)
     minute, hour, dom, month, dow = (
         _field(text, low, high, names)
-        for text, (low, high, names) in zip(spec.split(), _BOUNDS, strict=True)
+        for text, (low, high, names) in zip(spec.split(), FIELD_BOUNDS, strict=True)
     )
     return CronSchedule(minute, hour, dom, month, dow, zone)
 

@@ -43,6 +43,13 @@ from corral.kube.daemonset.placement import (
 )
 from corral.kube.eventrecorder import NORMAL, WARNING, EventRecorder
 from corral.kube.expectations import Expectations
+from corral.kube.owners import (
+    RecordingRunnable,
+    matching_owners,
+    owner_of,
+    selector_of,
+    write_status,
+)
 from corral.kube.podstatus import is_pod_available, is_pod_ready
 from corral.kube.resources import CONTROLLER_REVISIONS, DAEMON_SETS, NODES, PODS
 from corral.kube.revisions import (
@@ -55,11 +62,9 @@ from corral.kube.revisions import (
     revisions_to_delete,
     sort_revisions,
     template_patch,
-    write_status,
 )
 from corral.kube.slowstart import slow_start_batch
 from corral.kube.templatehash import compute_hash
-from corral.machinery.labels import Selector, SelectorError, from_label_selector
 from corral.machinery.status import NotFound
 
 log = logging.getLogger(__name__)
@@ -68,13 +73,6 @@ Obj = dict[str, Any]
 
 BURST_REPLICAS = 250
 DEFAULT_HISTORY_LIMIT = 10
-
-
-def selector_of(obj: Mapping[str, Any]) -> Selector | None:
-    try:
-        return from_label_selector(spec(obj).get("selector"))
-    except SelectorError:
-        return None
 
 
 def _node_view(node: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -89,7 +87,7 @@ def _node_view(node: Mapping[str, Any]) -> tuple[Any, ...]:
     )
 
 
-class DaemonSetController:
+class DaemonSetController(RecordingRunnable):
     """Daemon pods on eligible nodes; a `Runnable`."""
 
     def __init__(self, ctx: KubeContext) -> None:
@@ -113,15 +111,6 @@ class DaemonSetController:
         self.nodes.on_update(self._node_updated)
         self.nodes.on_delete(lambda _node: self._enqueue_all())
 
-    async def run(self) -> None:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self.events.run())
-            group.create_task(self.controller.run())
-
-    async def stop(self) -> None:
-        await self.controller.stop()
-        await self.events.stop()
-
     # -- events ----------------------------------------------------------------
 
     def _enqueue(self, ds: Obj, after: float = 0) -> None:
@@ -143,22 +132,10 @@ class DaemonSetController:
             self._enqueue_all()
 
     def _owner(self, pod: Obj) -> Obj | None:
-        ref = controller_of(pod)
-        if ref is None or ref.get("kind") != KIND:
-            return None
-        ds = self.sets.get(f"{meta(pod).get('namespace', '')}/{ref.get('name')}")
-        if ds is None or meta(ds).get("uid") != ref.get("uid"):
-            return None
-        return ds
+        return owner_of(self.sets, KIND, pod, controller_of(pod))
 
     def _matching(self, pod: Obj) -> list[Obj]:
-        labels = meta(pod).get("labels") or {}
-        found = []
-        for ds in self.sets.by_index(NAMESPACE_INDEX, meta(pod).get("namespace", "")):
-            selector = selector_of(ds)
-            if selector is not None and not selector.empty and selector.matches(labels):
-                found.append(ds)
-        return found
+        return matching_owners(self.sets, pod)
 
     def _pod_added(self, pod: Obj) -> None:
         if meta(pod).get("deletionTimestamp"):

@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from corral.kube.daemonset.placement import meta, should_run, spec
+from corral.kube.intorpercent import scaled as scaled_value
 from corral.kube.podstatus import is_pod_available, is_pod_ready
 from corral.kube.revisions import POD_REVISION_LABEL
 
@@ -44,18 +45,8 @@ def _int(value: object) -> int:
 
 def scaled(value: object, total: int) -> int:
     """An int-or-percent of ``total``, rounded up (``GetScaledValueFromIntOrPercent``)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.endswith("%"):
-        try:
-            percent = int(value[:-1])
-        except ValueError:
-            return 0
-        whole, rest = divmod(percent * total, 100)
-        return whole + (1 if rest else 0)
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return 0
+    number = scaled_value(value, total)
+    return 0 if number is None else number
 
 
 def is_rolling_update(ds: Mapping[str, Any]) -> bool:

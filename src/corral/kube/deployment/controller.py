@@ -10,14 +10,13 @@ releasing strays), then hands over to `Rollout` for the steps.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from corral.client import Client
-from corral.controller import NAMESPACE_INDEX, Informer, Result, object_key
+from corral.controller import Informer, Result, object_key
 from corral.kube.context import KubeContext
 from corral.kube.controllerref import (
     ControllerRefManager,
@@ -31,9 +30,15 @@ from corral.kube.deployment import util
 from corral.kube.deployment.rollout import Rollout
 from corral.kube.enqueue import enqueue, new_controller
 from corral.kube.eventrecorder import WARNING, EventRecorder
+from corral.kube.owners import (
+    RecordingRunnable,
+    matching_owners,
+    owner_of,
+    selector_of,
+    updated_owners,
+)
 from corral.kube.resources import DEPLOYMENTS, PODS, REPLICA_SETS
 from corral.machinery.jsoncopy import json_copy
-from corral.machinery.labels import Selector, SelectorError, from_label_selector
 from corral.machinery.status import Conflict, NotFound
 
 log = logging.getLogger(__name__)
@@ -41,14 +46,7 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 
 
-def _selector(obj: Mapping[str, Any]) -> Selector | None:
-    try:
-        return from_label_selector((obj.get("spec") or {}).get("selector"))
-    except SelectorError:
-        return None
-
-
-class DeploymentController:
+class DeploymentController(RecordingRunnable):
     """ReplicaSets for Deployments; a `Runnable` (with its event recorder)."""
 
     def __init__(self, ctx: KubeContext) -> None:
@@ -66,37 +64,16 @@ class DeploymentController:
         self.rs_informer.on_delete(self._rs_deleted)
         self.pod_informer.on_delete(self._pod_deleted)
 
-    async def run(self) -> None:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self.events.run())
-            group.create_task(self.controller.run())
-
-    async def stop(self) -> None:
-        await self.controller.stop()
-        await self.events.stop()
-
     # -- routing events to Deployment keys -------------------------------------------
 
     def _enqueue(self, d: Obj) -> None:
         enqueue(self.controller, object_key(d))
 
     def _owner(self, obj: Obj, ref: Mapping[str, Any] | None) -> Obj | None:
-        if ref is None or ref.get("kind") != "Deployment":
-            return None
-        namespace = util.meta(obj).get("namespace", "")
-        d = self.d_informer.get(f"{namespace}/{ref.get('name')}")
-        if d is None or util.meta(d).get("uid") != ref.get("uid"):
-            return None
-        return d
+        return owner_of(self.d_informer, "Deployment", obj, ref)
 
     def _matching(self, rs: Obj) -> list[Obj]:
-        labels = util.meta(rs).get("labels") or {}
-        found = []
-        for d in self.d_informer.by_index(NAMESPACE_INDEX, util.meta(rs).get("namespace", "")):
-            selector = _selector(d)
-            if selector is not None and not selector.empty and selector.matches(labels):
-                found.append(d)
-        return found
+        return matching_owners(self.d_informer, rs)
 
     def _rs_added(self, rs: Obj) -> None:
         if util.meta(rs).get("deletionTimestamp"):
@@ -114,21 +91,10 @@ class DeploymentController:
     def _rs_updated(self, old: Obj, cur: Obj) -> None:
         if old is cur:
             return
-        cur_ref, old_ref = controller_of(cur), controller_of(old)
-        ref_changed = (cur_ref or {}).get("uid") != (old_ref or {}).get("uid")
-        if ref_changed and old_ref is not None:
-            previous = self._owner(old, old_ref)
-            if previous is not None:
-                self._enqueue(previous)
-        if cur_ref is not None:
-            d = self._owner(cur, cur_ref)
-            if d is not None:
-                self._enqueue(d)
-            return
-        labels_changed = util.meta(old).get("labels") != util.meta(cur).get("labels")
-        if labels_changed or ref_changed:
-            for d in self._matching(cur):
-                self._enqueue(d)
+        previous, d, candidates = updated_owners(self.d_informer, "Deployment", old, cur)
+        for owner in (previous, d, *candidates):
+            if owner is not None:
+                self._enqueue(owner)
 
     def _rs_deleted(self, rs: Obj) -> None:
         d = self._owner(rs, controller_of(rs))
@@ -163,7 +129,7 @@ class DeploymentController:
         if d is None:
             return None
         now = datetime.now(UTC)
-        selector = _selector(d)
+        selector = selector_of(d)
         if selector is None:
             log.error("deployment %s has an invalid selector", key)
             return None

@@ -33,17 +33,16 @@ from typing import Any
 from corral.controller import Controller, Informer, object_key
 from corral.kube.context import KubeContext, Runnable
 from corral.kube.endpoints.pods import (
-    HEADLESS_LABEL,
     TRIGGER_TIME_ANNOTATION,
     endpoint_ports,
-    hostname_for,
     is_headless,
     is_ready,
     now_nano,
+    pod_fields,
     pods_of,
+    service_labels,
     service_selector,
     should_be_endpoint,
-    target_ref,
     watch_pods_for,
 )
 from corral.kube.enqueue import enqueue
@@ -58,15 +57,7 @@ OVER_CAPACITY = "endpoints.kubernetes.io/over-capacity"
 
 
 def _address(service: Mapping[str, Any], pod: Mapping[str, Any]) -> Obj:
-    address: Obj = {"ip": pod["status"]["podIP"]}
-    hostname = hostname_for(service, pod)
-    if hostname:
-        address["hostname"] = hostname
-    node = (pod.get("spec") or {}).get("nodeName")
-    if node:
-        address["nodeName"] = node
-    address["targetRef"] = target_ref(pod)
-    return address
+    return {"ip": pod["status"]["podIP"], **pod_fields(service, pod)}
 
 
 def _port_key(port: Mapping[str, Any]) -> tuple[str, int, str]:
@@ -114,12 +105,7 @@ def desired_subsets(service: Mapping[str, Any], pods: list[Obj]) -> tuple[list[O
 
 
 def desired_labels(service: Mapping[str, Any]) -> dict[str, str]:
-    labels = dict((service.get("metadata") or {}).get("labels") or {})
-    if is_headless(service):
-        labels[HEADLESS_LABEL] = ""
-    else:
-        labels.pop(HEADLESS_LABEL, None)
-    return labels
+    return service_labels(service)
 
 
 class EndpointsController:

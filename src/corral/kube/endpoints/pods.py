@@ -13,6 +13,8 @@ Kubernetes' Endpoints and EndpointSlice controllers agree on these rules
 - A service port's ``targetPort`` is a number, or the name of a container
   port (matching the protocol); a pod that has no such port is left out of
   that port's endpoints.
+- Both list an endpoint's pod the same way (`pod_fields`) and label what
+  they write with the Service's labels (`service_labels`).
 - Pod events find their Services by label selector (old and new labels on
   an update), so changing a pod's labels moves it between Services.
 """
@@ -131,6 +133,31 @@ def hostname_for(service: Mapping[str, Any], pod: Mapping[str, Any]) -> str:
     if is_headless(service) and spec.get("hostname") and spec.get("subdomain") == name:
         return str(spec["hostname"])
     return ""
+
+
+def pod_fields(service: Mapping[str, Any], pod: Mapping[str, Any]) -> Obj:
+    """What an Endpoints address and an EndpointSlice endpoint both say of their pod:
+    ``hostname`` (see `hostname_for`), ``nodeName`` (when set) and ``targetRef``."""
+    fields: Obj = {}
+    hostname = hostname_for(service, pod)
+    if hostname:
+        fields["hostname"] = hostname
+    node = _mapping(pod.get("spec")).get("nodeName")
+    if node:
+        fields["nodeName"] = node
+    fields["targetRef"] = target_ref(pod)
+    return fields
+
+
+def service_labels(service: Mapping[str, Any]) -> dict[str, str]:
+    """The Service's labels, plus `HEADLESS_LABEL` for a headless one (and only then)."""
+    labels = _mapping(_mapping(service.get("metadata")).get("labels"))
+    out = {str(k): str(v) for k, v in labels.items()}
+    if is_headless(service):
+        out[HEADLESS_LABEL] = ""
+    else:
+        out.pop(HEADLESS_LABEL, None)
+    return out
 
 
 def now_nano() -> str:

@@ -34,17 +34,15 @@ from corral.client import ResourceRef
 from corral.controller import Controller, Informer, object_key
 from corral.kube.context import KubeContext, Runnable
 from corral.kube.endpoints.pods import (
-    HEADLESS_LABEL,
     TRIGGER_TIME_ANNOTATION,
     endpoint_ports,
-    hostname_for,
-    is_headless,
     is_ready,
     now_nano,
+    pod_fields,
     pods_of,
+    service_labels,
     service_selector,
     should_be_endpoint,
-    target_ref,
     watch_pods_for,
 )
 from corral.kube.enqueue import enqueue
@@ -75,13 +73,7 @@ def _endpoint(service: Mapping[str, Any], pod: Mapping[str, Any]) -> Obj:
             "terminating": terminating,
         },
     }
-    hostname = hostname_for(service, pod)
-    if hostname:
-        endpoint["hostname"] = hostname
-    endpoint["targetRef"] = target_ref(pod)
-    node = (pod.get("spec") or {}).get("nodeName")
-    if node:
-        endpoint["nodeName"] = node
+    endpoint.update(pod_fields(service, pod))
     return endpoint
 
 
@@ -110,14 +102,9 @@ def desired_groups(service: Mapping[str, Any], pods: list[Obj]) -> dict[tuple[An
 
 
 def desired_labels(service: Mapping[str, Any]) -> dict[str, str]:
-    meta = service.get("metadata") or {}
-    labels = {str(k): str(v) for k, v in (meta.get("labels") or {}).items()}
-    labels[SERVICE_NAME_LABEL] = str(meta.get("name", ""))
+    labels = service_labels(service)
+    labels[SERVICE_NAME_LABEL] = str((service.get("metadata") or {}).get("name", ""))
     labels[MANAGED_BY_LABEL] = MANAGED_BY
-    if is_headless(service):
-        labels[HEADLESS_LABEL] = ""
-    else:
-        labels.pop(HEADLESS_LABEL, None)
     return labels
 
 

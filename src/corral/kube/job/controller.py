@@ -40,7 +40,6 @@ from typing import Any
 
 from corral.client import Client, PatchType
 from corral.controller import (
-    NAMESPACE_INDEX,
     Controller,
     Informer,
     QueueShutDown,
@@ -74,9 +73,9 @@ from corral.kube.job.pods import (
     phase,
     restart_count,
 )
+from corral.kube.owners import labels_of, matching_owners, owner_of, selector_of
 from corral.kube.podranking import pods_to_delete
 from corral.kube.podstatus import format_time, is_pod_active, is_pod_ready, parse_time
-from corral.kube.replicaset import labels_of, selector_of
 from corral.kube.resources import JOBS, PODS
 from corral.kube.slowstart import slow_start_batch
 from corral.machinery.status import Conflict, NotFound, StatusError
@@ -101,8 +100,16 @@ def _job_uid(pod: Obj) -> list[str]:
     return [str(ref.get("uid") or "")]
 
 
-def _remove_finalizer_patch() -> Obj:
-    return {"metadata": {"$deleteFromPrimitiveList/finalizers": [TRACKING_FINALIZER]}}
+async def _remove_finalizer(client: Client, pod: Obj) -> None:
+    """Drop the pod's tracking finalizer (a strategic merge patch of that one entry)."""
+    meta = meta_of(pod)
+    await client.patch(
+        PODS,
+        meta["name"],
+        {"metadata": {"$deleteFromPrimitiveList/finalizers": [TRACKING_FINALIZER]}},
+        patch_type=PatchType.STRATEGIC,
+        namespace=meta.get("namespace"),
+    )
 
 
 def is_suspended(job: Mapping[str, Any]) -> bool:
@@ -188,21 +195,10 @@ class JobController:
     # -- pod events ----------------------------------------------------------
 
     def _resolve(self, pod: Obj, ref: Mapping[str, Any] | None) -> Obj | None:
-        if ref is None or ref.get("kind") != KIND:
-            return None
-        job = self.job_informer.get(f"{meta_of(pod).get('namespace', '')}/{ref.get('name')}")
-        if job is None or meta_of(job).get("uid") != ref.get("uid"):
-            return None
-        return job
+        return owner_of(self.job_informer, KIND, pod, ref)
 
     def _matching_jobs(self, pod: Obj) -> list[Obj]:
-        labels = labels_of(pod)
-        found = []
-        for job in self.job_informer.by_index(NAMESPACE_INDEX, meta_of(pod).get("namespace", "")):
-            selector = selector_of(job)
-            if selector is not None and not selector.empty and selector.matches(labels):
-                found.append(job)
-        return found
+        return matching_owners(self.job_informer, pod)
 
     def _orphan(self, pod: Obj) -> None:
         try:
@@ -301,15 +297,8 @@ class JobController:
         job = self._resolve(pod, controller_of(pod))
         if job is not None and not cond.finished(job):
             return
-        meta = meta_of(pod)
         with suppress(NotFound):
-            await self.client.patch(
-                PODS,
-                meta["name"],
-                _remove_finalizer_patch(),
-                patch_type=PatchType.STRATEGIC,
-                namespace=meta.get("namespace"),
-            )
+            await _remove_finalizer(self.client, pod)
 
     # -- the sync ------------------------------------------------------------
 
@@ -654,13 +643,7 @@ class JobController:
             meta = meta_of(pod)
             try:
                 if has_tracking_finalizer(pod):
-                    await self.client.patch(
-                        PODS,
-                        meta["name"],
-                        _remove_finalizer_patch(),
-                        patch_type=PatchType.STRATEGIC,
-                        namespace=meta.get("namespace"),
-                    )
+                    await _remove_finalizer(self.client, pod)
                 await self.client.delete(PODS, meta["name"], namespace=meta.get("namespace"))
             except NotFound:
                 self.expectations.deletion_observed(key, object_key(pod))
@@ -811,17 +794,9 @@ class JobController:
         uids = [str(meta_of(p).get("uid") or "") for p in pods]
         expecting.update(uids)
 
-        async def one(pod: Obj) -> None:
-            meta = meta_of(pod)
-            await self.client.patch(
-                PODS,
-                meta["name"],
-                _remove_finalizer_patch(),
-                patch_type=PatchType.STRATEGIC,
-                namespace=meta.get("namespace"),
-            )
-
-        results = await asyncio.gather(*(one(p) for p in pods), return_exceptions=True)
+        results = await asyncio.gather(
+            *(_remove_finalizer(self.client, p) for p in pods), return_exceptions=True
+        )
         released: set[str] = set()
         error: Exception | None = None
         for uid, result in zip(uids, results, strict=True):

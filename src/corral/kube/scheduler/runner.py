@@ -339,14 +339,18 @@ class Scheduler:
             "lastTransitionTime": _now(),
         }
         with suppress(StatusError):
-            await self.client.patch(
-                PODS,
-                name,
-                {"status": {"conditions": [condition]}},
-                namespace=namespace,
-                subresource="status",
-                patch_type=PatchType.STRATEGIC,
-            )
+            await self._set_condition(namespace, name, condition)
+
+    async def _set_condition(self, namespace: str, name: str, condition: Obj) -> None:
+        """Merge ``condition`` into the pod's ``status.conditions`` (by type)."""
+        await self.client.patch(
+            PODS,
+            name,
+            {"status": {"conditions": [condition]}},
+            namespace=namespace,
+            subresource="status",
+            patch_type=PatchType.STRATEGIC,
+        )
 
     async def _report_unschedulable(self, pod: Obj, message: str) -> None:
         meta = pod.get("metadata") or {}
@@ -371,14 +375,7 @@ class Scheduler:
             else current.get("lastTransitionTime"),
         }
         try:
-            await self.client.patch(
-                PODS,
-                name,
-                {"status": {"conditions": [condition]}},
-                namespace=namespace,
-                subresource="status",
-                patch_type=PatchType.STRATEGIC,
-            )
+            await self._set_condition(namespace, name, condition)
         except NotFound:
             pass
         except StatusError as err:

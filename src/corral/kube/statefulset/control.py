@@ -42,6 +42,8 @@ from corral.client import Client
 from corral.controller import NAMESPACE_INDEX, Informer, object_key
 from corral.kube.controllerref import controller_ref
 from corral.kube.eventrecorder import NORMAL, WARNING, EventRecorder
+from corral.kube.intorpercent import scaled as scaled
+from corral.kube.owners import write_status
 from corral.kube.resources import PERSISTENT_VOLUME_CLAIMS, PODS, STATEFUL_SETS
 from corral.kube.revisions import (
     History,
@@ -53,7 +55,6 @@ from corral.kube.revisions import (
     revisions_to_delete,
     sort_revisions,
     template_patch,
-    write_status,
 )
 from corral.kube.statefulset import identity as ident
 from corral.machinery.status import AlreadyExists, NotFound
@@ -76,22 +77,6 @@ class Outcome:
 
 def _int(value: object, default: int = 0) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-def scaled(value: object, total: int, round_up: bool) -> int | None:
-    """An int-or-percent against ``total`` (``GetScaledValueFromIntOrPercent``)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.endswith("%"):
-        try:
-            percent = int(value[:-1])
-        except ValueError:
-            return None
-        whole, rest = divmod(percent * total, 100)
-        return whole + (1 if round_up and rest else 0)
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
 
 
 def rolling_update(sts: Mapping[str, Any]) -> Mapping[str, Any]:

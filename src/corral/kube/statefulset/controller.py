@@ -11,13 +11,11 @@ them to `corral.kube.statefulset.control`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 from corral.client import Client
-from corral.controller import NAMESPACE_INDEX, Controller, Informer, Result, object_key
+from corral.controller import Controller, Informer, Result, object_key
 from corral.kube.context import KubeContext
 from corral.kube.controllerref import (
     ControllerRefManager,
@@ -27,6 +25,7 @@ from corral.kube.controllerref import (
     index_by_controller,
 )
 from corral.kube.eventrecorder import EventRecorder
+from corral.kube.owners import RecordingRunnable, matching_owners, owner_of, selector_of
 from corral.kube.resources import (
     CONTROLLER_REVISIONS,
     PERSISTENT_VOLUME_CLAIMS,
@@ -35,21 +34,13 @@ from corral.kube.resources import (
 )
 from corral.kube.statefulset import identity as ident
 from corral.kube.statefulset.control import StatefulSetSync
-from corral.machinery.labels import Selector, SelectorError, from_label_selector
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 
 
-def selector_of(obj: Mapping[str, Any]) -> Selector | None:
-    try:
-        return from_label_selector(ident.spec(obj).get("selector"))
-    except SelectorError:
-        return None
-
-
-class StatefulSetController:
+class StatefulSetController(RecordingRunnable):
     """Pods, claims and revisions for StatefulSets; a `Runnable`."""
 
     def __init__(self, ctx: KubeContext) -> None:
@@ -67,15 +58,6 @@ class StatefulSetController:
         self.pods.on_update(lambda old, new: self._pod_updated(old, new))
         self.pods.on_delete(self._pod_changed)
 
-    async def run(self) -> None:
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self.events.run())
-            group.create_task(self.controller.run())
-
-    async def stop(self) -> None:
-        await self.controller.stop()
-        await self.events.stop()
-
     # -- pod events ------------------------------------------------------------
 
     def _enqueue(self, sts: Obj) -> None:
@@ -85,24 +67,10 @@ class StatefulSetController:
             log.warning("statefulset: could not queue %s", object_key(sts))
 
     def _owner(self, pod: Obj) -> Obj | None:
-        ref = controller_of(pod)
-        if ref is None or ref.get("kind") != ident.KIND:
-            return None
-        namespace = ident.meta(pod).get("namespace", "")
-        sts = self.sets.get(f"{namespace}/{ref.get('name')}")
-        if sts is None or ident.meta(sts).get("uid") != ref.get("uid"):
-            return None
-        return sts
+        return owner_of(self.sets, ident.KIND, pod, controller_of(pod))
 
     def _matching(self, pod: Obj) -> list[Obj]:
-        namespace = ident.meta(pod).get("namespace", "")
-        labels = ident.meta(pod).get("labels") or {}
-        found = []
-        for sts in self.sets.by_index(NAMESPACE_INDEX, namespace):
-            selector = selector_of(sts)
-            if selector is not None and not selector.empty and selector.matches(labels):
-                found.append(sts)
-        return found
+        return matching_owners(self.sets, pod)
 
     def _pod_changed(self, pod: Obj) -> None:
         owner = self._owner(pod)

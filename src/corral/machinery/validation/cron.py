@@ -19,7 +19,9 @@ import zoneinfo
 _MONTH_NAMES = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 _MONTHS = {m: i + 1 for i, m in enumerate(_MONTH_NAMES)}
 _DAYS = {d: i for i, d in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])}
-_BOUNDS: tuple[tuple[int, int, dict[str, int] | None], ...] = (
+#: Per field (minute, hour, day of month, month, day of week): (low, high, names);
+#: shared with the scheduling side (`corral.kube.cronjob.schedule`).
+FIELD_BOUNDS: tuple[tuple[int, int, dict[str, int] | None], ...] = (
     (0, 59, None),
     (0, 23, None),
     (1, 31, None),
@@ -29,7 +31,8 @@ _BOUNDS: tuple[tuple[int, int, dict[str, int] | None], ...] = (
 _DESCRIPTORS = frozenset(
     {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 )
-_DURATION_RE = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
+#: One ``<number><unit>`` of an ``@every`` duration (Go's ``time.ParseDuration``).
+DURATION_RE = re.compile(r"([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)")
 _TZ_PART_RE = re.compile(r"[A-Za-z.\-_0-9+]{1,14}")
 
 
@@ -92,7 +95,7 @@ def _check_duration(text: str) -> bool:
         return True
     pos = 0
     while pos < len(body):
-        m = _DURATION_RE.match(body, pos)
+        m = DURATION_RE.match(body, pos)
         if m is None or m.group(1) in ("", "."):
             return False
         pos = m.end()
@@ -123,7 +126,7 @@ def schedule_errors(schedule: str) -> str | None:
     if len(fields) != 5:
         return f"expected exactly 5 fields, found {len(fields)}: [{' '.join(fields)}]"
     try:
-        for field, (low, high, names) in zip(fields, _BOUNDS, strict=True):
+        for field, (low, high, names) in zip(fields, FIELD_BOUNDS, strict=True):
             for expr in (part for part in field.split(",") if part):
                 _check_range(expr, low, high, names)
     except _CronError as e:

@@ -1,0 +1,26 @@
+"""Int-or-percent values (``maxUnavailable``, ``minAvailable``, ``maxSurge``) as numbers.
+
+Kubernetes' ``intstr.GetScaledValueFromIntOrPercent``, in the lenient form the
+DaemonSet, StatefulSet and PodDisruptionBudget controllers share (validation
+has already refused bad values; what slips through is reported as None). The
+Deployment's strict form, which raises, stays in `corral.kube.deployment.util`.
+"""
+
+from __future__ import annotations
+
+
+def scaled(value: object, total: int, round_up: bool = True) -> int | None:
+    """An int, a digit string, or ``"N%"`` of ``total`` (rounded up or down); None if
+    it is none of them (``"50%"`` of 3 is 2 rounded up)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.endswith("%"):
+        try:
+            percent = int(value[:-1])
+        except ValueError:
+            return None
+        whole, rest = divmod(percent * total, 100)
+        return whole + (1 if round_up and rest else 0)
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
