@@ -5,22 +5,28 @@ subprocesses), while controllers under test — built by their module's
 ``build(ctx)`` — run against that server through an HTTP `corral.client.Client`
 in a background thread, exactly as the controller manager would run them
 (shared informers started, synced, then every part run). Leaving the
-``with`` block stops them and closes the client.
+``with`` block stops them and closes the client. A test that runs on an
+event loop itself runs them there instead: ``async with running(ctx, parts)``
+(`new_context` makes the context for a client). `server_with_controllers`
+is a module's ``server`` fixture: a live server with a `ControllerThread`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import Future
-from contextlib import suppress
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from corral.client import Client
 from corral.controller import SharedInformers
 from corral.kube.context import KubeContext, KubeOptions, Runnable
+from serverproc import CorralServer, running_server
 
 Builder = Callable[[KubeContext], list[Runnable]]
 SYNC_DEADLINE = 30.0
@@ -78,3 +84,40 @@ class ControllerThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
         self.loop.close()
+
+
+def new_context(client: Client, **kwargs: Any) -> KubeContext:
+    return KubeContext(client, SharedInformers(client), **kwargs)
+
+
+@asynccontextmanager
+async def running(ctx: KubeContext, parts: list[Runnable]) -> AsyncIterator[list[Runnable]]:
+    """Start the informers and ``parts``; stop them all at the end."""
+    ctx.informers.start()
+    await ctx.informers.wait_for_sync()
+    tasks = [asyncio.create_task(p.run()) for p in parts]
+    try:
+        yield parts
+    finally:
+        for part in parts:
+            await part.stop()
+        for task in tasks:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        await ctx.informers.stop()
+
+
+def server_with_controllers(name: str, builders: Sequence[Builder]) -> Any:
+    """A module-scoped ``server`` fixture: a server (data directory named after ``name``)
+    with the controllers of ``builders`` running on a `ControllerThread` meanwhile."""
+
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
+        with (
+            running_server(tmp_path_factory.mktemp(name) / "data") as srv,
+            ControllerThread(srv.kubeconfig_path, builders),
+        ):
+            yield srv
+
+    return server

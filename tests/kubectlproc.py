@@ -8,9 +8,11 @@ test modules or from the machine's own configuration.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from serverproc import CorralServer
 
@@ -46,3 +48,18 @@ def kubectl_ok(server: CorralServer, home: Path, *args: str, stdin: str = "") ->
     done = run_kubectl(server, home, *args, stdin=stdin)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def get_json(server: CorralServer, home: Path, *args: str) -> Any:
+    """``kubectl get ARGS -o json``, parsed; the test fails if kubectl did not succeed."""
+    return json.loads(kubectl_ok(server, home, "get", *args, "-o", "json"))
+
+
+def get_json_or_none(server: CorralServer, home: Path, *args: str) -> dict[str, Any] | None:
+    """``kubectl get ARGS -o json``, parsed; None when the object is not found."""
+    done = run_kubectl(server, home, "get", *args, "-o", "json")
+    if done.returncode != 0:
+        assert "NotFound" in done.stderr or "not found" in done.stderr, done.stderr
+        return None
+    body: dict[str, Any] = json.loads(done.stdout)
+    return body

@@ -7,6 +7,8 @@ the plain-HTTP port until it answers 200 (with a deadline, no fixed sleeps),
 and on exit sends SIGTERM and checks for a clean exit 0. Built-in
 controllers are off unless the test asks for them. `run_corral` runs a
 command that is expected to end by itself (a failing start, ``--version``).
+`controller_args` asks for controllers under leader election with short
+leases, and `module_server` makes the usual module-scoped ``server`` fixture.
 """
 
 from __future__ import annotations
@@ -25,10 +27,24 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 READY_DEADLINE = 20.0
 STOP_DEADLINE = 20.0
+SHORT_LEASES = (
+    "--leader-elect-lease-duration",
+    "4s",
+    "--leader-elect-renew-deadline",
+    "3s",
+    "--leader-elect-retry-period",
+    "500ms",
+)
+
+
+def controller_args(controllers: str, *extra: str) -> tuple[str, ...]:
+    """``--controllers controllers`` (then ``extra``) with short leader-election leases."""
+    return ("--controllers", controllers, *extra, *SHORT_LEASES)
 
 
 def free_port() -> int:
@@ -173,3 +189,16 @@ def running_server(
     finally:
         code = stop_server(server)
     assert code == 0, f"corral server exited with {code}:\n{server.stderr()}"
+
+
+def module_server(
+    name: str, extra_args: Sequence[str] = (), env: Mapping[str, str] | None = None
+) -> Any:
+    """A module-scoped ``server`` fixture: a server with a data directory named after ``name``."""
+
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
+        with running_server(tmp_path_factory.mktemp(name) / "data", extra_args, env) as srv:
+            yield srv
+
+    return server

@@ -10,14 +10,13 @@ Kubernetes' messages; a quota on cpu is satisfied by LimitRange defaults
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kubectlproc import kubectl_ok, run_kubectl
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, module_server
 
 Obj = dict[str, Any]
 
@@ -41,10 +40,7 @@ spec:
 """
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    with running_server(tmp_path_factory.mktemp("limits") / "data") as s:
-        yield s
+server = module_server("limits")
 
 
 @pytest.fixture(scope="module")

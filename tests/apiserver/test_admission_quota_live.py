@@ -12,44 +12,26 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from controllerthread import ControllerThread
+from controllerthread import server_with_controllers
 from corral.kube import resourcequota
 from kubectlproc import kubectl_argv, kubectl_env, kubectl_ok, run_kubectl
-from serverproc import CorralServer, running_server
+from polling import poll
+from serverproc import CorralServer
 
 Obj = dict[str, Any]
-DEADLINE = 30.0
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    with (
-        running_server(tmp_path_factory.mktemp("quota") / "data") as s,
-        ControllerThread(s.kubeconfig_path, [resourcequota.build]),
-    ):
-        yield s
+server = server_with_controllers("quota", [resourcequota.build])
 
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path
-
-
-def poll(check: Callable[[], Any], what: str) -> Any:
-    end = time.monotonic() + DEADLINE
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < end, f"not met before the deadline: {what}"
-        time.sleep(0.1)
 
 
 def quota_used(server: CorralServer, home: Path, ns: str, name: str) -> dict[str, str]:

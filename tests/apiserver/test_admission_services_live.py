@@ -13,23 +13,19 @@ from __future__ import annotations
 import ipaddress
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kubectlproc import kubectl_argv, kubectl_env, kubectl_ok, run_kubectl
-from serverproc import CorralServer, running_server, start_server, stop_server
+from kubectlproc import get_json, kubectl_argv, kubectl_env, kubectl_ok, run_kubectl
+from serverproc import CorralServer, module_server, start_server, stop_server
 
 Obj = dict[str, Any]
 CIDR = ipaddress.ip_network("10.43.0.0/16")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    with running_server(tmp_path_factory.mktemp("svc") / "data") as s:
-        yield s
+server = module_server("svc")
 
 
 @pytest.fixture
@@ -47,18 +43,13 @@ def service_yaml(name: str, **spec: Any) -> str:
     return json.dumps(body)
 
 
-def get(server: CorralServer, home: Path, *args: str) -> Obj:
-    body: Obj = json.loads(kubectl_ok(server, home, "get", *args, "-o", "json"))
-    return body
-
-
 def new_namespace(server: CorralServer, home: Path, name: str) -> str:
     kubectl_ok(server, home, "create", "namespace", name)
     return name
 
 
 def test_kubernetes_service_holds_the_first_address(server: CorralServer, home: Path) -> None:
-    svc = get(server, home, "-n", "default", "service", "kubernetes")
+    svc = get_json(server, home, "-n", "default", "service", "kubernetes")
     assert svc["spec"]["clusterIP"] == "10.43.0.1"
     assert svc["spec"]["clusterIPs"] == ["10.43.0.1"]
     assert svc["spec"]["ports"][0]["port"] == 443
@@ -94,7 +85,7 @@ def test_twenty_concurrent_creates_get_unique_addresses(server: CorralServer, ho
     for proc in procs:
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
-    items = get(server, home, "-n", ns, "services")["items"]
+    items = get_json(server, home, "-n", ns, "services")["items"]
     ips = [s["spec"]["clusterIP"] for s in items]
     assert len(ips) == 20
     assert len(set(ips)) == 20
@@ -112,7 +103,7 @@ def test_requested_address_honoured_then_refused_naming_the_field(
     kubectl_ok(
         server, home, "apply", "-n", ns, "-f", "-", stdin=service_yaml("a", clusterIP="10.43.7.7")
     )
-    assert get(server, home, "-n", ns, "service", "a")["spec"]["clusterIP"] == "10.43.7.7"
+    assert get_json(server, home, "-n", ns, "service", "a")["spec"]["clusterIP"] == "10.43.7.7"
     again = run_kubectl(
         server, home, "apply", "-n", ns, "-f", "-", stdin=service_yaml("b", clusterIP="10.43.7.7")
     )
@@ -129,7 +120,7 @@ def test_requested_address_honoured_then_refused_naming_the_field(
     kubectl_ok(
         server, home, "apply", "-n", ns, "-f", "-", stdin=service_yaml("b", clusterIP="10.43.7.7")
     )
-    assert get(server, home, "-n", ns, "service", "b")["spec"]["clusterIP"] == "10.43.7.7"
+    assert get_json(server, home, "-n", ns, "service", "b")["spec"]["clusterIP"] == "10.43.7.7"
 
 
 def test_headless_and_dry_run(server: CorralServer, home: Path) -> None:
@@ -137,7 +128,7 @@ def test_headless_and_dry_run(server: CorralServer, home: Path) -> None:
     kubectl_ok(
         server, home, "apply", "-n", ns, "-f", "-", stdin=service_yaml("h", clusterIP="None")
     )
-    spec = get(server, home, "-n", ns, "service", "h")["spec"]
+    spec = get_json(server, home, "-n", ns, "service", "h")["spec"]
     assert spec["clusterIP"] == "None"
     assert spec["clusterIPs"] == ["None"]
     kubectl_ok(
@@ -166,7 +157,8 @@ def test_node_ports_allocated_unique_and_refused_when_taken(
             server, home, "create", "service", "nodeport", f"n{i}", "--tcp=80:8080", "-n", ns
         )
     ports = [
-        s["spec"]["ports"][0]["nodePort"] for s in get(server, home, "-n", ns, "services")["items"]
+        s["spec"]["ports"][0]["nodePort"]
+        for s in get_json(server, home, "-n", ns, "services")["items"]
     ]
     assert len(set(ports)) == 5
     assert all(30000 <= p <= 32767 for p in ports)
@@ -197,7 +189,7 @@ def test_node_ports_allocated_unique_and_refused_when_taken(
 def test_cluster_ip_is_immutable(server: CorralServer, home: Path) -> None:
     ns = new_namespace(server, home, "immutable")
     kubectl_ok(server, home, "apply", "-n", ns, "-f", "-", stdin=service_yaml("x"))
-    ip = get(server, home, "-n", ns, "service", "x")["spec"]["clusterIP"]
+    ip = get_json(server, home, "-n", ns, "service", "x")["spec"]["clusterIP"]
     changed = run_kubectl(
         server,
         home,
@@ -212,7 +204,7 @@ def test_cluster_ip_is_immutable(server: CorralServer, home: Path) -> None:
     )
     assert changed.returncode != 0
     assert "may not change once set" in changed.stderr
-    assert get(server, home, "-n", ns, "service", "x")["spec"]["clusterIP"] == ip
+    assert get_json(server, home, "-n", ns, "service", "x")["spec"]["clusterIP"] == ip
 
 
 def test_allocations_survive_a_restart(tmp_path: Path) -> None:
@@ -225,12 +217,12 @@ def test_allocations_survive_a_restart(tmp_path: Path) -> None:
             first, home, "apply", "-f", "-", stdin=service_yaml("keep", clusterIP="10.43.5.5")
         )
         kubectl_ok(first, home, "create", "service", "nodeport", "np", "--tcp=80:8080")
-        node_port = get(first, home, "service", "np")["spec"]["ports"][0]["nodePort"]
+        node_port = get_json(first, home, "service", "np")["spec"]["ports"][0]["nodePort"]
     finally:
         assert stop_server(first) == 0
     second = start_server(data_dir)
     try:
-        assert get(second, home, "service", "keep")["spec"]["clusterIP"] == "10.43.5.5"
+        assert get_json(second, home, "service", "keep")["spec"]["clusterIP"] == "10.43.5.5"
         refused = run_kubectl(
             second, home, "apply", "-f", "-", stdin=service_yaml("other", clusterIP="10.43.5.5")
         )
@@ -238,6 +230,6 @@ def test_allocations_survive_a_restart(tmp_path: Path) -> None:
         clash = service_yaml("np2", type="NodePort", ports=[{"port": 80, "nodePort": node_port}])
         refused = run_kubectl(second, home, "apply", "-f", "-", stdin=clash)
         assert "provided port is already allocated" in refused.stderr
-        assert get(second, home, "service", "kubernetes")["spec"]["clusterIP"] == "10.43.0.1"
+        assert get_json(second, home, "service", "kubernetes")["spec"]["clusterIP"] == "10.43.0.1"
     finally:
         assert stop_server(second) == 0

@@ -10,7 +10,6 @@ import ssl
 import stat
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +19,12 @@ import yaml
 from cryptography import x509
 
 from corral.pki.certs import is_signed_by
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, module_server
 
 EXTRA_SAN = "corral.example.test"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    data_dir = tmp_path_factory.mktemp("live") / "data"
-    with running_server(data_dir, ["--tls-san", EXTRA_SAN, "--tls-san", "192.0.2.7"]) as s:
-        yield s
+server = module_server("live", ["--tls-san", EXTRA_SAN, "--tls-san", "192.0.2.7"])
 
 
 def test_readyz_over_tls(server: CorralServer) -> None:

@@ -21,7 +21,7 @@ from kubernetes import client, config  # type: ignore[import-untyped]
 from kubernetes.client.rest import ApiException  # type: ignore[import-untyped]
 
 from kubectlproc import kubectl_ok, run_kubectl
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, module_server
 
 DEADLINE = 20.0
 
@@ -94,10 +94,7 @@ spec:
 """
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    with running_server(tmp_path_factory.mktemp("crds") / "data") as s:
-        yield s
+server = module_server("crds")
 
 
 @pytest.fixture(scope="module")

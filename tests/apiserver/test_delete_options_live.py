@@ -22,16 +22,12 @@ from kubernetes import client, config  # type: ignore[import-untyped]
 from kubernetes.client.rest import ApiException  # type: ignore[import-untyped]
 
 from kubectlproc import kubectl_ok, run_kubectl
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, module_server
 
 GHOST_NODE = "node-nobody-runs"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    data_dir = tmp_path_factory.mktemp("delopts") / "data"
-    with running_server(data_dir, ["--controllers", "namespace"]) as s:
-        yield s
+server = module_server("delopts", ["--controllers", "namespace"])
 
 
 @pytest.fixture(scope="module")

@@ -16,16 +16,12 @@ import pytest
 from kubernetes import client, config, watch  # type: ignore[import-untyped]
 from kubernetes.client.rest import ApiException  # type: ignore[import-untyped]
 
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, module_server
 
 RING = 8
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    data_dir = tmp_path_factory.mktemp("kube") / "data"
-    with running_server(data_dir, env={"CORRAL_WATCH_CACHE_SIZE": str(RING)}) as s:
-        yield s
+server = module_server("kube", env={"CORRAL_WATCH_CACHE_SIZE": str(RING)})
 
 
 @pytest.fixture(scope="module")

@@ -16,16 +16,12 @@ import httpx
 import pytest
 
 from kubectlproc import kubectl_ok
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, module_server
 
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    data_dir = tmp_path_factory.mktemp("kubectl") / "data"
-    with running_server(data_dir) as s:
-        yield s
+server = module_server("kubectl")
 
 
 @pytest.fixture(scope="module")

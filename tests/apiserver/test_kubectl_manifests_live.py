@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from kubectlproc import kubectl_argv, kubectl_env, kubectl_ok, run_kubectl
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, module_server
 
 MANIFESTS = """\
 apiVersion: v1
@@ -70,10 +69,7 @@ spec:
 """
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    with running_server(tmp_path_factory.mktemp("manifests") / "data") as s:
-        yield s
+server = module_server("manifests")
 
 
 @pytest.fixture(scope="module")

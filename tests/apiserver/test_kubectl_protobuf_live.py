@@ -12,8 +12,6 @@ zero timestamps left over from protobuf), and an invalid object gets the same
 from __future__ import annotations
 
 import base64
-import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +20,8 @@ import yaml
 
 from corral.apiserver.registry.builtin import builtin_types
 from corral.machinery.protobuf import builtin_tables
-from kubectlproc import kubectl_ok, run_kubectl
-from serverproc import CorralServer, running_server
+from kubectlproc import get_json, kubectl_ok, run_kubectl
+from serverproc import CorralServer, module_server
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -31,10 +29,7 @@ ZERO_TIME = "0001-01-01T00:00:00Z"
 _FREE_MAPS = {"data", "labels", "annotations", "matchLabels", "selector", "stringData"}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    with running_server(tmp_path_factory.mktemp("protobuf") / "data") as s:
-        yield s
+server = module_server("protobuf")
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +45,6 @@ def shop(server: CorralServer, home: Path) -> str:
     assert f"Content-Type: {PROTOBUF}" in done.stderr
     assert "namespace/shop created" in done.stdout
     return "shop"
-
-
-def get_json(server: CorralServer, home: Path, *args: str) -> dict[str, Any]:
-    obj: dict[str, Any] = json.loads(kubectl_ok(server, home, "get", *args, "-o", "json"))
-    return obj
 
 
 def artifacts(value: Any, path: str = "") -> list[str]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from corral.machinery.satoken import TokenSpec
 from corral.pki import certs
 from corral.pki.signingkey import ensure_service_account_key
 from kubectlproc import kubectl_ok, run_kubectl
+from polling import poll
 from serverproc import CorralServer, running_server
 
 DEADLINE = 20.0
@@ -45,11 +47,7 @@ def home(tmp_path_factory: pytest.TempPathFactory, server: CorralServer) -> Path
     return home
 
 
-def wait_for(check: Callable[[], bool], what: str = "condition") -> None:
-    deadline = time.monotonic() + DEADLINE
-    while not check():
-        assert time.monotonic() < deadline, f"not met in {DEADLINE}s: {what}"
-        time.sleep(0.05)
+wait_for = partial(poll, deadline=DEADLINE, interval=0.05)
 
 
 def claims(token: str) -> dict[str, Any]:

@@ -19,18 +19,14 @@ import pytest
 from websockets.exceptions import ConnectionClosedOK, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, module_server
 
 RING = 8
 RECV = 10.0
 GAUGE = "corral_http_long_running_requests{"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    data_dir = tmp_path_factory.mktemp("wswatch") / "data"
-    with running_server(data_dir, env={"CORRAL_WATCH_CACHE_SIZE": str(RING)}) as s:
-        yield s
+server = module_server("wswatch", env={"CORRAL_WATCH_CACHE_SIZE": str(RING)})
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,8 @@ with deadlines.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+import polling
 from corral.client import (
     Client,
     ClusterConfig,
@@ -43,7 +43,7 @@ from corral.machinery.status import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from serverproc import CorralServer, free_port, running_server
+from serverproc import CorralServer, free_port, module_server
 
 from .fakes import drain
 from .tcpproxy import CuttableProxy
@@ -53,11 +53,7 @@ CMS = ResourceRef("", "v1", "configmaps", kind="ConfigMap")
 NAMESPACES = ResourceRef("", "v1", "namespaces", namespaced=False, kind="Namespace")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    data_dir = tmp_path_factory.mktemp("client") / "data"
-    with running_server(data_dir, env={"CORRAL_WATCH_CACHE_SIZE": str(RING)}) as s:
-        yield s
+server = module_server("client", env={"CORRAL_WATCH_CACHE_SIZE": str(RING)})
 
 
 @pytest.fixture
@@ -77,16 +73,7 @@ def cm(name: str, labels: dict[str, str] | None = None, **data: str) -> dict[str
     return {"metadata": {"name": name, "labels": labels or {}}, "data": data}
 
 
-async def eventually(check: Callable[[], Awaitable[bool] | bool], deadline: float = 10.0) -> None:
-    end = time.monotonic() + deadline
-    while True:
-        result = check()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        assert time.monotonic() < end, "condition not met before the deadline"
-        await asyncio.sleep(0.02)
+eventually = partial(polling.eventually, deadline=10.0, interval=0.02)
 
 
 async def test_crud_of_configmaps(client: Client, ns: str) -> None:

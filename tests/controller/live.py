@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
-from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
+import polling
 from corral.client import Client, ResourceRef
 
 CMS = ResourceRef("", "v1", "configmaps", kind="ConfigMap")
@@ -24,14 +23,4 @@ def cm(name: str, **data: str) -> dict[str, Any]:
     return {"metadata": {"name": name}, "data": data}
 
 
-async def eventually(check: Callable[[], Awaitable[bool] | bool], deadline: float = 10.0) -> None:
-    """Poll `check` until it holds; fail at the deadline (never a fixed sleep)."""
-    end = time.monotonic() + deadline
-    while True:
-        result = check()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        assert time.monotonic() < end, "condition not met before the deadline"
-        await asyncio.sleep(0.02)
+eventually = partial(polling.eventually, deadline=10.0, interval=0.02)

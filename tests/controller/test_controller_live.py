@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,17 +21,14 @@ from corral.controller import (
     WorkQueue,
 )
 from corral.machinery.status import NotFound
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, module_server
 
 from .live import CMS, cm, eventually, new_namespace
 
 FINALIZER = "test.corral.dev/cleanup"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    with running_server(tmp_path_factory.mktemp("controller") / "data") as s:
-        yield s
+server = module_server("controller")
 
 
 @pytest.fixture

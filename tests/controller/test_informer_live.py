@@ -9,25 +9,21 @@ with deadlines.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from corral.client import Client
 from corral.controller import NAMESPACE_INDEX, Informer
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, module_server
 
 from .live import CMS, cm, eventually, new_namespace
 
 RING = 8
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    data_dir = tmp_path_factory.mktemp("informer") / "data"
-    with running_server(data_dir, env={"CORRAL_WATCH_CACHE_SIZE": str(RING)}) as s:
-        yield s
+server = module_server("informer", env={"CORRAL_WATCH_CACHE_SIZE": str(RING)})
 
 
 @pytest.fixture

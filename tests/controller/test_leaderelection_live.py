@@ -6,24 +6,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from corral.client import Client
 from corral.controller import LEASES, LeaderElector
 from corral.controller.leaderelection import micro_time
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, module_server
 
 from .live import eventually, new_namespace
 
 LEASE, RENEW, RETRY = 1.0, 0.6, 0.1
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    with running_server(tmp_path_factory.mktemp("leader") / "data") as s:
-        yield s
+server = module_server("leader")
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ dependency on the simulated nodes of ``corral server --simulate-nodes``.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
+import polling
 from corral.client import Client, PatchType, ResourceRef
 from corral.machinery.status import NotFound
 
@@ -169,19 +169,7 @@ def pod_body(
     }
 
 
-async def eventually(
-    check: Callable[[], Awaitable[bool] | bool], deadline: float = 20.0, interval: float = 0.05
-) -> None:
-    """Poll ``check`` until it holds; fail at the deadline (never a fixed sleep)."""
-    end = time.monotonic() + deadline
-    while True:
-        result = check()
-        if not isinstance(result, bool):
-            result = await result
-        if result:
-            return
-        assert time.monotonic() < end, "condition not met before the deadline"
-        await asyncio.sleep(interval)
+eventually = partial(polling.eventually, deadline=20.0)
 
 
 def condition(obj: dict[str, Any], type_: str) -> dict[str, Any] | None:

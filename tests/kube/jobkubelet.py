@@ -6,24 +6,25 @@ simulated node's annotation ``corral.io/simulate-exit-code`` (optionally
 after ``corral.io/simulate-run-seconds``) — terminated with that exit code:
 ``Succeeded`` for 0, ``Failed`` otherwise, with container statuses and
 finish times as a kubelet writes them. It records the most pods it ever saw
-running at once. `Harness` runs the controllers under test in this process
-against the server, through an HTTP client. `poll` waits with a deadline.
+running at once. `job_body` is a Job whose pods `TestKubelet` (or a
+simulated node) finishes with the exit code given; `wait_for_job`
+runs ``kubectl wait`` for a Job off the event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import suppress
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from corral.client import Client
-from corral.controller import SharedInformers
-from corral.kube.context import KubeContext, Runnable
 from corral.kube.resources import EVENTS, NAMESPACES, PODS
 from corral.machinery.status import NotFound, StatusError
+from kubectlproc import run_kubectl
+from serverproc import CorralServer
 
 Obj = dict[str, Any]
 EXIT_CODE = "corral.io/simulate-exit-code"
@@ -32,17 +33,6 @@ RUN_SECONDS = "corral.io/simulate-run-seconds"
 
 def stamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-async def poll(check: Callable[[], Awaitable[Any]], what: str, within: float = 30.0) -> Any:
-    """Await ``check()`` until it returns something truthy; fail with ``what`` at the deadline."""
-    end = time.monotonic() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        assert time.monotonic() < end, f"not met in {within}s: {what}"
-        await asyncio.sleep(0.05)
 
 
 class TestKubelet:
@@ -161,28 +151,6 @@ class TestKubelet:
         }
 
 
-@asynccontextmanager
-async def running(ctx: KubeContext, parts: list[Runnable]) -> AsyncIterator[list[Runnable]]:
-    """Start the informers and ``parts``; stop them all at the end."""
-    ctx.informers.start()
-    await ctx.informers.wait_for_sync()
-    tasks = [asyncio.create_task(p.run()) for p in parts]
-    try:
-        yield parts
-    finally:
-        for part in parts:
-            await part.stop()
-        for task in tasks:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
-        await ctx.informers.stop()
-
-
-def new_context(client: Client, **kwargs: Any) -> KubeContext:
-    return KubeContext(client, SharedInformers(client), **kwargs)
-
-
 async def new_namespace(client: Client, prefix: str) -> str:
     created = await client.create(NAMESPACES, {"metadata": {"generateName": prefix}})
     name: str = created["metadata"]["name"]
@@ -207,3 +175,45 @@ async def event_count(client: Client, namespace: str, name: str, reason: str) ->
         for e in listed.get("items") or []
         if (e.get("involvedObject") or {}).get("name") == name and e.get("reason") == reason
     )
+
+
+def job_body(name: str, *, exit_code: int | None = 0, **spec: Any) -> Obj:
+    annotations = {EXIT_CODE: str(exit_code)} if exit_code is not None else {}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name},
+        "spec": {
+            "template": {
+                "metadata": {"annotations": annotations},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "work", "image": "busybox"}],
+                },
+            },
+            **spec,
+        },
+    }
+
+
+async def no_pods(client: Client, namespace: str) -> bool:
+    return not (await client.list(PODS, namespace=namespace))["items"]
+
+
+async def wait_for_job(
+    server: CorralServer, home: Path, ns: str, name: str, condition: str
+) -> tuple[int, str]:
+    """``kubectl wait --for=condition=<condition> job/<name>`` (60 s), as a user would,
+    off the event loop: kubectl's exit code and output."""
+    done = await asyncio.to_thread(
+        run_kubectl,
+        server,
+        home,
+        "wait",
+        "-n",
+        ns,
+        f"--for=condition={condition}",
+        f"job/{name}",
+        "--timeout=60s",
+    )
+    return done.returncode, done.stdout + done.stderr

@@ -10,44 +10,29 @@ Replace deletes the running Job and starts the new one.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
 
-from corral.apiserver import (
-    APIServerApp,
-    HealthChecks,
-    HTTPMetrics,
-    LoopbackAuthenticator,
-    LoopbackTransport,
-    build_kube_api,
-)
+from controllerthread import new_context, running
 from corral.client import Client
 from corral.controller import FakeClock
 from corral.kube import cronjob
 from corral.kube.resources import CRON_JOBS, JOBS, NAMESPACES
-from corral.storage import MemoryBackend
+from inprocess import inprocess_api
+from polling import eventually
 
-from .jobkubelet import event_count, new_context, running
+from .jobkubelet import event_count
 
 Obj = dict[str, Any]
 NS = "cron"
 
 
-async def wait_for(check: Callable[[], Any], what: str, within: float = 10.0) -> Any:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + within
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        assert loop.time() < end, f"not met in {within}s: {what}"
-        await asyncio.sleep(0.01)
+wait_for = partial(eventually, deadline=10.0, interval=0.01)
 
 
 @dataclass
@@ -92,19 +77,16 @@ class World:
 
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
-    backend = MemoryBackend()
-    await backend.start()
-    health = HealthChecks()
-    kube = await build_kube_api(backend, health)
-    loopback = LoopbackAuthenticator()
-    app = APIServerApp(authenticator=loopback, health=health, metrics=HTTPMetrics(), api=kube.api)
-    client = Client(LoopbackTransport(app, loopback.issue("system:kube-controller-manager")))
-    clock = FakeClock(start=0.0)
-    the = World(client, clock, datetime.now(UTC))
-    ctx = new_context(client, clock=clock, now=the.wall)
-    await client.create(NAMESPACES, {"metadata": {"name": NS}})
-    async with running(ctx, cronjob.build(ctx)):
-        yield the
+    async with (
+        inprocess_api() as api,
+        api.client_for("system:kube-controller-manager") as client,
+    ):
+        clock = FakeClock(start=0.0)
+        the = World(client, clock, datetime.now(UTC))
+        ctx = new_context(client, clock=clock, now=the.wall)
+        await client.create(NAMESPACES, {"metadata": {"name": NS}})
+        async with running(ctx, cronjob.build(ctx)):
+            yield the
 
 
 def minute_after(moment: datetime) -> datetime:

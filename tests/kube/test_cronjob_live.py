@@ -9,29 +9,28 @@ controller would. Every wait polls with a deadline.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
+from controllerthread import new_context, running
 from corral.client import Client
 from corral.kube import cronjob
 from corral.kube.resources import CRON_JOBS, JOBS
 from corral.machinery.status import NotFound
-from serverproc import CorralServer, running_server
+from polling import eventually
+from serverproc import CorralServer, module_server
 
-from .jobkubelet import event_count, events, new_context, new_namespace, poll, running
+from .jobkubelet import event_count, events, new_namespace
 from .shiftclock import ShiftedClock
 
 Obj = dict[str, Any]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    with running_server(tmp_path_factory.mktemp("cronjob") / "data") as srv:
-        yield srv
+server = module_server("cronjob")
 
 
 @dataclass
@@ -84,7 +83,7 @@ class Cron:
         async def created() -> bool:
             return len(await self.jobs()) >= count
 
-        await poll(created, f"{count} jobs of {name}")
+        await eventually(created, f"{count} jobs of {name}")
         return minute
 
     async def finish(self, job: str, condition: str) -> None:
@@ -142,11 +141,11 @@ async def test_a_job_is_created_when_the_wall_clock_passes_the_minute(cron: Cron
         found = (await cron.get("tick")).get("status") or {}
         return found if found.get("active") else None
 
-    found = await poll(status, "status.active")
+    found = await eventually(status, "status.active")
     assert found["lastScheduleTime"] == minute.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert [ref["name"] for ref in found["active"]] == [name]
     assert found["active"][0]["uid"] == job["metadata"]["uid"]
-    assert ("Normal", "SuccessfulCreate", f"Created job {name}") in await poll(
+    assert ("Normal", "SuccessfulCreate", f"Created job {name}") in await eventually(
         lambda: events(cron.client, cron.ns, "tick"), "the SuccessfulCreate event"
     )
 
@@ -156,7 +155,7 @@ async def test_a_job_is_created_when_the_wall_clock_passes_the_minute(cron: Cron
         found = (await cron.get("tick")).get("status") or {}
         return found if not found.get("active") and found.get("lastSuccessfulTime") else None
 
-    await poll(saw_completion, "the completed job leaves status.active")
+    await eventually(saw_completion, "the completed job leaves status.active")
 
 
 async def test_forbid_skips_runs_while_one_is_active(cron: Cron) -> None:
@@ -167,14 +166,14 @@ async def test_forbid_skips_runs_while_one_is_active(cron: Cron) -> None:
         refs = ((await cron.get("solo")).get("status") or {}).get("active") or []
         return [ref["name"] for ref in refs]
 
-    await poll(active, "the first job active")
+    await eventually(active, "the first job active")
     for skips in (1, 2):  # two more firings while the first job runs
         cron.clock.jump_to(cron.next_minute() + timedelta(seconds=1))
 
         async def skipped(n: int = skips) -> bool:
             return await event_count(cron.client, cron.ns, "solo", "JobAlreadyActive") >= n
 
-        await poll(skipped, f"JobAlreadyActive event #{skips}")
+        await eventually(skipped, f"JobAlreadyActive event #{skips}")
         assert list(await cron.jobs()) == [job_names(cj, first)]
     latest = cron.next_minute() - timedelta(minutes=1)
     await cron.finish(job_names(cj, first), "Complete")
@@ -185,7 +184,7 @@ async def test_forbid_skips_runs_while_one_is_active(cron: Cron) -> None:
         names = await active()
         return names if names == [job_names(cj, latest)] else []
 
-    await poll(late_start, "the latest missed run started")
+    await eventually(late_start, "the latest missed run started")
     assert sorted(await cron.jobs()) == sorted([job_names(cj, first), job_names(cj, latest)])
 
 
@@ -197,14 +196,14 @@ async def test_replace_deletes_the_running_job(cron: Cron) -> None:
         refs = ((await cron.get("swap")).get("status") or {}).get("active") or []
         return [ref["name"] for ref in refs]
 
-    await poll(active_names, "the first job active")
+    await eventually(active_names, "the first job active")
     second = cron.next_minute()
     cron.clock.jump_to(second + timedelta(seconds=1))
 
     async def replaced() -> bool:
         return list(await cron.jobs()) == [job_names(cj, second)]
 
-    await poll(replaced, "the first job replaced by the second")
+    await eventually(replaced, "the first job replaced by the second")
     assert await active_names() == [job_names(cj, second)]
     assert job_names(cj, first) != job_names(cj, second)
 
@@ -215,7 +214,7 @@ async def test_history_limits_prune_the_oldest_finished_jobs(cron: Cron) -> None
     for count, outcome in enumerate(("Complete", "Failed", "Complete", "Failed"), start=1):
         minute = await cron.fire("hist", min(count, 3))
         name = job_names(cj, minute)
-        await poll(lambda n=name: _exists(cron, n), f"job {name}")  # type: ignore[misc]
+        await eventually(lambda n=name: _exists(cron, n), f"job {name}")  # type: ignore[misc]
         runs.append(name)
         cron.clock.jump(1)  # distinct start times
         await cron.finish(name, outcome)
@@ -223,7 +222,7 @@ async def test_history_limits_prune_the_oldest_finished_jobs(cron: Cron) -> None
     async def pruned() -> bool:
         return sorted(await cron.jobs()) == sorted(runs[2:])
 
-    await poll(pruned, "only the newest finished job of each kind kept")
+    await eventually(pruned, "only the newest finished job of each kind kept")
     deleted = [e for e in await events(cron.client, cron.ns, "hist") if e[1] == "SuccessfulDelete"]
     assert {e[2] for e in deleted} == {f"Deleted job {n}" for n in runs[:2]}
 
@@ -245,5 +244,5 @@ async def test_suspended_cronjob_creates_nothing(cron: Cron) -> None:
     async def witness() -> bool:
         return any(n.startswith("busy-") for n in await cron.jobs())
 
-    await poll(witness, "the witness job")
+    await eventually(witness, "the witness job")
     assert not any(n.startswith("idle-") for n in await cron.jobs())

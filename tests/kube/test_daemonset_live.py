@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -20,37 +20,24 @@ from typing import Any
 import pytest
 import yaml
 
+from controllerthread import new_context, running
 from corral.client import Client
-from corral.controller import SharedInformers
-from corral.kube.context import KubeContext, KubeOptions
+from corral.kube.context import KubeOptions
 from corral.kube.daemonset import build
 from corral.kube.resources import CONTROLLER_REVISIONS, NODES, PODS
 from corral.kube.resources import DAEMON_SETS as DAEMON_SETS_REF
 from corral.machinery.status import NotFound
 from kubectlproc import kubectl_ok
-from serverproc import CorralServer, running_server
+from polling import eventually
+from serverproc import CorralServer, controller_args, module_server
 
 from .fakenodes import create_node, delete_node, new_namespace
 from .workloads import is_ready, now
 
-ARGS = [
-    "--controllers",
-    "scheduler,garbagecollector",
-    "--leader-elect-lease-duration",
-    "4s",
-    "--leader-elect-renew-deadline",
-    "3s",
-    "--leader-elect-retry-period",
-    "500ms",
-]
-
 Obj = dict[str, Any]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    with running_server(tmp_path_factory.mktemp("ds") / "data", ARGS) as srv:
-        yield srv
+server = module_server("ds", controller_args("scheduler,garbagecollector"))
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +129,7 @@ class Cluster:
             pods = await self.pods(app)
             return await self.placement(app) == wanted and len(pods) == len(wanted)
 
-        await eventually(check, deadline, f"{app} placed on {wanted}")
+        await eventually(check, f"{app} placed on {wanted}", deadline)
 
     async def status(self, name: str) -> Obj:
         ds = await self.client.get(DAEMON_SETS_REF, name, namespace=self.ns)
@@ -154,40 +141,18 @@ class Cluster:
             await delete_node(self.client, name)
 
 
-async def eventually(check: Any, deadline: float = 30.0, what: str = "") -> None:
-    end = asyncio.get_running_loop().time() + deadline
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        assert asyncio.get_running_loop().time() < end, f"not met in time: {what}"
-        await asyncio.sleep(0.05)
-
-
 @pytest.fixture
 async def cluster(server: CorralServer, home: Path) -> AsyncIterator[Cluster]:
     async with Client.from_kubeconfig(server.kubeconfig_path) as client:
-        ctx = KubeContext(client, SharedInformers(client), KubeOptions(workers=2))
-        parts = build(ctx)
-        ctx.informers.start()
-        await ctx.informers.wait_for_sync()
-        tasks = [asyncio.create_task(p.run()) for p in parts]
-        made = Cluster(server, home, client, await new_namespace(client))
-        kubelet = Kubelet(client, made.ns)
-        try:
-            yield made
-        finally:
-            await kubelet.stop()
-            await made.cleanup()
-            for part in parts:
-                await part.stop()
-            await ctx.informers.stop()
-            for task in tasks:
-                task.cancel()
-                with suppress(asyncio.CancelledError):
-                    await task
+        ctx = new_context(client, options=KubeOptions(workers=2))
+        async with running(ctx, build(ctx)):
+            made = Cluster(server, home, client, await new_namespace(client))
+            kubelet = Kubelet(client, made.ns)
+            try:
+                yield made
+            finally:
+                await kubelet.stop()
+                await made.cleanup()
 
 
 def ds_doc(name: str, image: str = "nginx:1", pod_spec: Obj | None = None, **spec: Any) -> Obj:

@@ -6,7 +6,8 @@ hash collisions."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,26 +16,14 @@ import yaml
 
 from corral.kube.templatehash import compute_hash
 from kubectlproc import kubectl_ok, run_kubectl
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, controller_args, module_server
 
 from .workloads import APPS, Api, FakeKubelet, wait_for
 
-ARGS = [
-    "--controllers",
-    "deployment,replicaset",
-    "--leader-elect-lease-duration",
-    "4s",
-    "--leader-elect-renew-deadline",
-    "3s",
-    "--leader-elect-retry-period",
-    "500ms",
-]
+ARGS = controller_args("deployment,replicaset")
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    with running_server(tmp_path_factory.mktemp("deploy") / "data", ARGS) as srv:
-        yield srv
+server = module_server("deploy", ARGS)
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +71,12 @@ class Kubectl:
         return self("apply", "-f", "-", stdin=text)
 
 
+@pytest.fixture
+def kubectl(server: CorralServer, home: Path, api: Api) -> Kubectl:
+    """kubectl in a new namespace of the test's own (``kubectl.namespace``)."""
+    return Kubectl(server, home, api.new_namespace())
+
+
 def conditions(d: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {c["type"]: c for c in d.get("status", {}).get("conditions") or []}
 
@@ -110,9 +105,35 @@ def image_of(obj: dict[str, Any]) -> str:
     return image
 
 
-def test_create_rollout_status_and_scale(server: CorralServer, home: Path, api: Api) -> None:
-    ns = api.new_namespace()
-    kubectl = Kubectl(server, home, ns)
+@contextmanager
+def sampling(server: CorralServer, sample: Callable[[Api], object]) -> Iterator[None]:
+    """Call ``sample`` (with an `Api` of its own) every 20 ms on a thread while the block runs."""
+    stop = threading.Event()
+
+    def run() -> None:
+        watcher = Api(server)
+        try:
+            while not stop.is_set():
+                sample(watcher)
+                stop.wait(0.02)
+        finally:
+            watcher.close()
+
+    sampler = threading.Thread(target=run, daemon=True)
+    sampler.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        sampler.join(10)
+
+
+def pod_images(api: Api, ns: str) -> set[str]:
+    return {image_of(p) for p in api.active_pods(ns)}
+
+
+def test_create_rollout_status_and_scale(server: CorralServer, api: Api, kubectl: Kubectl) -> None:
+    ns = kubectl.namespace
     with FakeKubelet(server, ns):
         kubectl("create", "deployment", "web", "--image=nginx:1", "--replicas=3")
         out = kubectl("rollout", "status", "deployment/web", "--timeout=60s")
@@ -170,9 +191,10 @@ def test_create_rollout_status_and_scale(server: CorralServer, home: Path, api: 
         assert again["metadata"]["labels"]["pod-template-hash"] == pod_hash
 
 
-def test_set_image_rolls_within_max_unavailable(server: CorralServer, home: Path, api: Api) -> None:
-    ns = api.new_namespace()
-    kubectl = Kubectl(server, home, ns)
+def test_set_image_rolls_within_max_unavailable(
+    server: CorralServer, api: Api, kubectl: Kubectl
+) -> None:
+    ns = kubectl.namespace
     strategy = {
         "type": "RollingUpdate",
         "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 1},
@@ -184,30 +206,20 @@ def test_set_image_rolls_within_max_unavailable(server: CorralServer, home: Path
         # New pods stay Pending: the rollout must stop at maxSurge / maxUnavailable.
         kubelet.enabled.clear()
         samples: list[tuple[int, int]] = []
-        stop = threading.Event()
 
-        def sample() -> None:
-            watcher = Api(server)
-            try:
-                while not stop.is_set():
-                    rss = watcher.replica_sets(ns)
-                    total = sum(rs["spec"]["replicas"] for rs in rss)
-                    ready = sum(
-                        1
-                        for p in watcher.active_pods(ns)
-                        if any(
-                            c["type"] == "Ready" and c["status"] == "True"
-                            for c in p.get("status", {}).get("conditions") or []
-                        )
-                    )
-                    samples.append((total, ready))
-                    stop.wait(0.02)
-            finally:
-                watcher.close()
+        def sample(watcher: Api) -> None:
+            total = sum(rs["spec"]["replicas"] for rs in watcher.replica_sets(ns))
+            ready = sum(
+                1
+                for p in watcher.active_pods(ns)
+                if any(
+                    c["type"] == "Ready" and c["status"] == "True"
+                    for c in p.get("status", {}).get("conditions") or []
+                )
+            )
+            samples.append((total, ready))
 
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        try:
+        with sampling(server, sample):
             kubectl("set", "image", "deployment/roll", "main=nginx:2")
 
             def stuck() -> bool:
@@ -227,9 +239,6 @@ def test_set_image_rolls_within_max_unavailable(server: CorralServer, home: Path
 
             kubelet.enabled.set()
             kubectl("rollout", "status", "deployment/roll", "--timeout=60s")
-        finally:
-            stop.set()
-            sampler.join(10)
         assert samples
         assert max(total for total, _ in samples) <= 5  # replicas + maxSurge
         assert min(ready for _, ready in samples) >= 3  # replicas - maxUnavailable
@@ -244,12 +253,11 @@ def test_set_image_rolls_within_max_unavailable(server: CorralServer, home: Path
 
 
 def test_scaling_during_a_stuck_rollout_is_proportional(
-    server: CorralServer, home: Path, api: Api
+    server: CorralServer, api: Api, kubectl: Kubectl
 ) -> None:
     """Kubernetes' documented example: 10 replicas, maxSurge 3, maxUnavailable 2, a
     rollout stuck at old 8 + new 5; scaling to 15 adds 3 to the old and 2 to the new."""
-    ns = api.new_namespace()
-    kubectl = Kubectl(server, home, ns)
+    ns = kubectl.namespace
     strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 3, "maxUnavailable": 2}}
     with FakeKubelet(server, ns) as kubelet:
         kubectl.apply(deployment_yaml("prop", 10, strategy=strategy))
@@ -276,10 +284,9 @@ def test_scaling_during_a_stuck_rollout_is_proportional(
 
 
 def test_history_and_undo_reuse_the_old_replica_set(
-    server: CorralServer, home: Path, api: Api
+    server: CorralServer, api: Api, kubectl: Kubectl
 ) -> None:
-    ns = api.new_namespace()
-    kubectl = Kubectl(server, home, ns)
+    ns = kubectl.namespace
     with FakeKubelet(server, ns):
         kubectl.apply(deployment_yaml("hist", 2))
         kubectl("rollout", "status", "deployment/hist", "--timeout=60s")
@@ -314,10 +321,9 @@ def test_history_and_undo_reuse_the_old_replica_set(
 
 
 def test_pause_holds_the_rollout_but_not_scaling(
-    server: CorralServer, home: Path, api: Api
+    server: CorralServer, api: Api, kubectl: Kubectl
 ) -> None:
-    ns = api.new_namespace()
-    kubectl = Kubectl(server, home, ns)
+    ns = kubectl.namespace
     with FakeKubelet(server, ns):
         kubectl.apply(deployment_yaml("pause", 2))
         kubectl("rollout", "status", "deployment/pause", "--timeout=60s")
@@ -349,43 +355,25 @@ def test_pause_holds_the_rollout_but_not_scaling(
 
 
 def test_recreate_never_runs_old_and_new_together(
-    server: CorralServer, home: Path, api: Api
+    server: CorralServer, api: Api, kubectl: Kubectl
 ) -> None:
-    ns = api.new_namespace()
-    kubectl = Kubectl(server, home, ns)
+    ns = kubectl.namespace
     with FakeKubelet(server, ns):
         kubectl.apply(deployment_yaml("rec", 2, strategy={"type": "Recreate"}))
         kubectl("rollout", "status", "deployment/rec", "--timeout=60s")
         images: list[set[str]] = []
-        stop = threading.Event()
-
-        def sample() -> None:
-            watcher = Api(server)
-            try:
-                while not stop.is_set():
-                    images.append({image_of(p) for p in watcher.active_pods(ns)})
-                    stop.wait(0.02)
-            finally:
-                watcher.close()
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        try:
+        with sampling(server, lambda watcher: images.append(pod_images(watcher, ns))):
             kubectl("set", "image", "deployment/rec", "main=nginx:2")
             kubectl("rollout", "status", "deployment/rec", "--timeout=60s")
-        finally:
-            stop.set()
-            sampler.join(10)
         assert {"nginx:1", "nginx:2"} not in images
         assert all(len(seen) <= 1 for seen in images)
         assert {image_of(p) for p in api.active_pods(ns)} == {"nginx:2"}
 
 
 def test_revision_history_limit_deletes_old_replica_sets(
-    server: CorralServer, home: Path, api: Api
+    server: CorralServer, api: Api, kubectl: Kubectl
 ) -> None:
-    ns = api.new_namespace()
-    kubectl = Kubectl(server, home, ns)
+    ns = kubectl.namespace
     with FakeKubelet(server, ns):
         kubectl.apply(deployment_yaml("limit", 1, revisionHistoryLimit=1))
         kubectl("rollout", "status", "deployment/limit", "--timeout=60s")
@@ -395,9 +383,8 @@ def test_revision_history_limit_deletes_old_replica_sets(
         wait_for(lambda: set(by_revision(api, ns, "limit")) == {"3", "4"}, what="only 3 and 4")
 
 
-def test_progress_deadline_exceeded(server: CorralServer, home: Path, api: Api) -> None:
-    ns = api.new_namespace()
-    kubectl = Kubectl(server, home, ns)
+def test_progress_deadline_exceeded(server: CorralServer, api: Api, kubectl: Kubectl) -> None:
+    ns = kubectl.namespace
     with FakeKubelet(server, ns) as kubelet:
         kubelet.enabled.clear()
         kubectl.apply(deployment_yaml("late", 1, progressDeadlineSeconds=2))
@@ -417,11 +404,12 @@ def test_progress_deadline_exceeded(server: CorralServer, home: Path, api: Api) 
         assert "exceeded its progress deadline" in out
 
 
-def test_hash_collision_bumps_collision_count(server: CorralServer, home: Path, api: Api) -> None:
+def test_hash_collision_bumps_collision_count(
+    server: CorralServer, api: Api, kubectl: Kubectl
+) -> None:
     """A ReplicaSet of another template already holds ``<name>-<hash>``: the Deployment
     counts a collision and names its ReplicaSet with the next hash."""
-    ns = api.new_namespace()
-    kubectl = Kubectl(server, home, ns)
+    ns = kubectl.namespace
     with FakeKubelet(server, ns):
         kubectl.apply(deployment_yaml("coll", 1, paused=True))  # paused: no ReplicaSet yet
         template = api.deployment(ns, "coll")["spec"]["template"]
@@ -447,11 +435,12 @@ def test_hash_collision_bumps_collision_count(server: CorralServer, home: Path, 
         assert rs["metadata"]["name"] != taken
 
 
-def test_adopts_a_matching_orphan_replica_set(server: CorralServer, home: Path, api: Api) -> None:
+def test_adopts_a_matching_orphan_replica_set(
+    server: CorralServer, api: Api, kubectl: Kubectl
+) -> None:
     """An orphan ReplicaSet the selector matches is adopted, and used as the new one
     when its template is the Deployment's (apart from the hash label)."""
-    ns = api.new_namespace()
-    kubectl = Kubectl(server, home, ns)
+    ns = kubectl.namespace
     labels = {"app": "adopt", "pod-template-hash": "handmade"}
     orphan = api.create(
         f"{APPS}/namespaces/{ns}/replicasets",

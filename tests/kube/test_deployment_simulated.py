@@ -3,34 +3,16 @@ kubelet): create, roll out, update the image, scale down — all through kubectl
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from kubectlproc import kubectl_ok
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, controller_args, module_server
 
 from .workloads import Api, wait_for
 
-ARGS = [
-    "--controllers",
-    "deployment,replicaset,scheduler",
-    "--simulate-nodes",
-    "2",
-    "--leader-elect-lease-duration",
-    "4s",
-    "--leader-elect-renew-deadline",
-    "3s",
-    "--leader-elect-retry-period",
-    "500ms",
-]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    with running_server(tmp_path_factory.mktemp("sim") / "data", ARGS) as srv:
-        yield srv
+server = module_server(
+    "sim", controller_args("deployment,replicaset,scheduler", "--simulate-nodes", "2")
+)
 
 
 def test_rollout_on_simulated_nodes(server: CorralServer, tmp_path: Path) -> None:

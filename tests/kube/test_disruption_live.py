@@ -13,33 +13,26 @@ and stops at the budget.
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from controllerthread import ControllerThread
+from controllerthread import server_with_controllers
 from corral.kube import disruption
 from kubectlproc import kubectl_ok, run_kubectl
-from serverproc import CorralServer, running_server
+from polling import poll
+from serverproc import CorralServer
 
 Obj = dict[str, Any]
-DEADLINE = 30.0
 CORE = "/api/v1"
 POLICY = "/apis/policy/v1"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    with (
-        running_server(tmp_path_factory.mktemp("pdb") / "data") as s,
-        ControllerThread(s.kubeconfig_path, [disruption.build]),
-    ):
-        yield s
+server = server_with_controllers("pdb", [disruption.build])
 
 
 @pytest.fixture
@@ -51,16 +44,6 @@ def home(tmp_path: Path) -> Path:
 def http(server: CorralServer) -> Iterator[httpx.Client]:
     with server.client(server.token) as client:
         yield client
-
-
-def poll(check: Callable[[], Any], what: str, deadline: float = DEADLINE) -> Any:
-    end = time.monotonic() + deadline
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < end, f"not met before the deadline: {what}"
-        time.sleep(0.1)
 
 
 def apply(server: CorralServer, home: Path, ns: str, *docs: Obj) -> None:

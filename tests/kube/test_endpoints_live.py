@@ -11,32 +11,24 @@ slice limit and Services without a selector are covered too.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from controllerthread import ControllerThread
+from controllerthread import server_with_controllers
 from corral.kube import endpoints
-from kubectlproc import kubectl_ok, run_kubectl
-from serverproc import CorralServer, running_server
+from kubectlproc import get_json_or_none, kubectl_ok
+from polling import poll
+from serverproc import CorralServer
 
 Obj = dict[str, Any]
-DEADLINE = 30.0
 CORE = "/api/v1"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    builders = [endpoints.build, endpoints.build_endpointslice]
-    with (
-        running_server(tmp_path_factory.mktemp("endpoints") / "data") as s,
-        ControllerThread(s.kubeconfig_path, builders),
-    ):
-        yield s
+server = server_with_controllers("endpoints", [endpoints.build, endpoints.build_endpointslice])
 
 
 @pytest.fixture
@@ -48,16 +40,6 @@ def home(tmp_path: Path) -> Path:
 def http(server: CorralServer) -> Iterator[httpx.Client]:
     with server.client(server.token) as client:
         yield client
-
-
-def poll(check: Callable[[], Any], what: str) -> Any:
-    end = time.monotonic() + DEADLINE
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < end, f"not met before the deadline: {what}"
-        time.sleep(0.1)
 
 
 def pod_body(name: str, app: str, **spec: Any) -> Obj:
@@ -108,15 +90,6 @@ def service(name: str, **spec: Any) -> Obj:
     }
 
 
-def get_json(server: CorralServer, home: Path, *args: str) -> Obj | None:
-    done = run_kubectl(server, home, "get", *args, "-o", "json")
-    if done.returncode != 0:
-        assert "NotFound" in done.stderr, done.stderr
-        return None
-    found: Obj = json.loads(done.stdout)
-    return found
-
-
 def addresses(ep: Obj | None) -> tuple[list[str], list[str]]:
     ready: list[str] = []
     unready: list[str] = []
@@ -127,7 +100,7 @@ def addresses(ep: Obj | None) -> tuple[list[str], list[str]]:
 
 
 def slices_of(server: CorralServer, home: Path, ns: str, svc: str) -> list[Obj]:
-    found = get_json(
+    found = get_json_or_none(
         server, home, "-n", ns, "endpointslices", "-l", f"kubernetes.io/service-name={svc}"
     )
     items: list[Obj] = (found or {}).get("items") or []
@@ -161,7 +134,7 @@ def test_endpoints_follow_pod_readiness(
     set_status(http, ns, "other", "10.42.0.13", ready=True)
 
     def endpoints_are(ready: list[str], unready: list[str]) -> Obj | None:
-        ep = get_json(server, home, "-n", ns, "endpoints", "web")
+        ep = get_json_or_none(server, home, "-n", ns, "endpoints", "web")
         return ep if addresses(ep) == (ready, unready) else None
 
     ep = poll(lambda: endpoints_are(["10.42.0.11"], ["10.42.0.12"]), "w1 ready, w2 not")
@@ -242,7 +215,7 @@ def test_headless_publish_not_ready_and_selectorless(
     set_status(http, ns, "db-0", "10.42.1.5", ready=False)
 
     def published() -> Obj | None:
-        ep = get_json(server, home, "-n", ns, "endpoints", "db")
+        ep = get_json_or_none(server, home, "-n", ns, "endpoints", "db")
         return ep if addresses(ep) == (["10.42.1.5"], []) else None
 
     ep = poll(published, "unready pod published")
@@ -252,11 +225,14 @@ def test_headless_publish_not_ready_and_selectorless(
     conditions = poll(lambda: slice_conditions(server, home, ns, "db"), "headless slice")
     assert conditions["10.42.1.5"] == {"ready": True, "serving": True, "terminating": False}
     # The selectorless Service is someone else's: no Endpoints, no slices are made.
-    assert get_json(server, home, "-n", ns, "endpoints", "external") is None
+    assert get_json_or_none(server, home, "-n", ns, "endpoints", "external") is None
     assert slices_of(server, home, ns, "external") == []
 
     kubectl_ok(server, home, "delete", "-n", ns, "service", "db")
-    poll(lambda: get_json(server, home, "-n", ns, "endpoints", "db") is None, "endpoints deleted")
+    poll(
+        lambda: get_json_or_none(server, home, "-n", ns, "endpoints", "db") is None,
+        "endpoints deleted",
+    )
     poll(lambda: slices_of(server, home, ns, "db") == [], "slices deleted")
 
 
@@ -276,5 +252,5 @@ def test_slices_hold_at_most_100_endpoints(
         return sizes if sizes == [5, 100] else None
 
     poll(split, "105 endpoints in slices of 100 and 5")
-    ep = poll(lambda: get_json(server, home, "-n", ns, "endpoints", "many"), "endpoints")
+    ep = poll(lambda: get_json_or_none(server, home, "-n", ns, "endpoints", "many"), "endpoints")
     assert len(addresses(ep)[0]) == 105

@@ -11,55 +11,31 @@ polls with a deadline.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import suppress
+from functools import partial
 from typing import Any
 
 import pytest
 
-from corral.apiserver import (
-    APIServerApp,
-    HealthChecks,
-    HTTPMetrics,
-    LoopbackAuthenticator,
-    LoopbackTransport,
-    build_kube_api,
-)
+from controllerthread import new_context, running
 from corral.client import Client, PatchType, ResourceRef
-from corral.controller import SharedInformers
 from corral.kube import garbagecollector
-from corral.kube.context import KubeContext, KubeOptions, Runnable
+from corral.kube.context import KubeOptions
 from corral.kube.garbagecollector import FOREGROUND, ORPHAN, GarbageCollector
 from corral.kube.resources import CONFIG_MAPS, NAMESPACES, SECRETS
 from corral.machinery.status import NotFound
-from corral.storage import MemoryBackend
+from customresources import CRDS, open_crd
+from inprocess import inprocess_api
+from polling import eventually
 
 Obj = dict[str, Any]
 DEADLINE = 15.0
-CRDS = ResourceRef(
-    "apiextensions.k8s.io",
-    "v1",
-    "customresourcedefinitions",
-    namespaced=False,
-    kind="CustomResourceDefinition",
-)
 GADGETS = ResourceRef("example.com", "v1", "gadgets", kind="Gadget")
 
 
-async def wait_for(check: Callable[[], Any], what: str, within: float = DEADLINE) -> Any:
-    """Await ``check()`` (sync or async) until truthy; fail with ``what`` at the deadline."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + within
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        assert loop.time() < end, f"not met in {within}s: {what}"
-        await asyncio.sleep(0.02)
+wait_for = partial(eventually, deadline=DEADLINE, interval=0.02)
 
 
 class Cluster:
@@ -111,37 +87,19 @@ def owner_ref(owner: Obj, *, block: bool = False) -> Obj:
 
 @pytest.fixture
 async def cluster() -> AsyncIterator[Cluster]:
-    backend = MemoryBackend()
-    await backend.start()
-    health = HealthChecks()
-    kube = await build_kube_api(backend, health)
-    loopback = LoopbackAuthenticator()
-    app = APIServerApp(authenticator=loopback, health=health, metrics=HTTPMetrics(), api=kube.api)
-    client = Client(LoopbackTransport(app, loopback.issue("system:kube-controller-manager")))
-    ctx = KubeContext(client, SharedInformers(client), KubeOptions(workers=2))
-    parts: list[Runnable] = garbagecollector.build(ctx)
-    ctx.informers.start()
-    await ctx.informers.wait_for_sync()
-    tasks = [asyncio.create_task(p.run()) for p in parts]
-    gc = parts[0]
-    assert isinstance(gc, GarbageCollector)
-    the = Cluster(client, gc)
-    await client.create(NAMESPACES, {"metadata": {"name": the.namespace}})
-    await wait_for(lambda: gc.monitors.get(SECRETS) is not None, "secrets watched")
-    await wait_for(gc.monitors.all_synced, "every monitor listed")
-    try:
-        yield the
-    finally:
-        for part in parts:
-            await part.stop()
-        for task in tasks:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
-        await ctx.informers.stop()
-        await client.close()
-        await kube.stop()
-        await backend.close()
+    async with (
+        inprocess_api() as api,
+        api.client_for("system:kube-controller-manager") as client,
+    ):
+        ctx = new_context(client, options=KubeOptions(workers=2))
+        async with running(ctx, garbagecollector.build(ctx)) as parts:
+            gc = parts[0]
+            assert isinstance(gc, GarbageCollector)
+            the = Cluster(client, gc)
+            await client.create(NAMESPACES, {"metadata": {"name": the.namespace}})
+            await wait_for(lambda: gc.monitors.get(SECRETS) is not None, "secrets watched")
+            await wait_for(gc.monitors.all_synced, "every monitor listed")
+            yield the
 
 
 async def test_background_dependents_go_after_their_owner(cluster: Cluster) -> None:
@@ -246,36 +204,10 @@ async def test_cluster_scoped_owner_and_cross_namespace_reference(cluster: Clust
     assert await cluster.exists(CONFIG_MAPS, "elsewhere", namespace=owner_ns["metadata"]["name"])
 
 
-def gadget_crd() -> Obj:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "gadgets.example.com"},
-        "spec": {
-            "group": "example.com",
-            "scope": "Namespaced",
-            "names": {"plural": "gadgets", "kind": "Gadget"},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "x-kubernetes-preserve-unknown-fields": True,
-                        }
-                    },
-                }
-            ],
-        },
-    }
-
-
 async def test_custom_resources_created_later_are_owners_and_dependents(
     cluster: Cluster,
 ) -> None:
-    await cluster.client.create(CRDS, gadget_crd())
+    await cluster.client.create(CRDS, open_crd("gadgets", "Gadget"))
     await wait_for(lambda: cluster.gc.monitors.get(GADGETS) is not None, "gadgets watched")
     await wait_for(cluster.gc.monitors.all_synced, "gadgets listed")
     owner = await cluster.configmap("cr-owner")
@@ -339,14 +271,14 @@ async def test_owner_just_created_is_never_taken_for_gone(cluster: Cluster) -> N
 
 
 async def test_a_crd_deleted_and_created_again_is_watched_again(cluster: Cluster) -> None:
-    await cluster.client.create(CRDS, gadget_crd())
+    await cluster.client.create(CRDS, open_crd("gadgets", "Gadget"))
     await wait_for(lambda: cluster.gc.monitors.get(GADGETS) is not None, "gadgets watched")
     monitor = cluster.gc.monitors.get(GADGETS)
     assert monitor is not None
     await cluster.client.delete(CRDS, "gadgets.example.com")
     await wait_for(lambda: not monitor.serving, "gadgets no longer watched")
     await wait_for(lambda: cluster.gone(CRDS, "gadgets.example.com", ""), "CRD gone")
-    await cluster.client.create(CRDS, gadget_crd())
+    await cluster.client.create(CRDS, open_crd("gadgets", "Gadget"))
     await wait_for(lambda: monitor.serving, "gadgets watched again")
     await wait_for(lambda: monitor.informer.has_synced, "gadgets listed again")
     owner = await cluster.configmap("again-owner")

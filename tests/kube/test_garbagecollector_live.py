@@ -13,35 +13,21 @@ is shown. Waits are ``kubectl wait`` or polls with deadlines.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kubectlproc import kubectl_ok, run_kubectl
-from serverproc import CorralServer, running_server
+import polling
+from kubectlproc import get_json_or_none, kubectl_ok
+from serverproc import CorralServer, controller_args, module_server
 
 Obj = dict[str, Any]
 DEADLINE = 45.0
-CONTROLLER_ARGS = (
-    "--controllers",
-    "namespace,garbagecollector,serviceaccount",
-    "--leader-elect-lease-duration",
-    "4s",
-    "--leader-elect-renew-deadline",
-    "3s",
-    "--leader-elect-retry-period",
-    "500ms",
-)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    data_dir = tmp_path_factory.mktemp("gc") / "data"
-    with running_server(data_dir, CONTROLLER_ARGS) as s:
-        yield s
+server = module_server("gc", controller_args("namespace,garbagecollector,serviceaccount"))
 
 
 @pytest.fixture
@@ -49,23 +35,7 @@ def home(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def poll(check: Callable[[], Any], what: str, deadline: float = DEADLINE) -> Any:
-    end = time.monotonic() + deadline
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < end, f"not met before the deadline: {what}"
-        time.sleep(0.1)
-
-
-def get_json(server: CorralServer, home: Path, *args: str) -> Obj | None:
-    done = run_kubectl(server, home, "get", *args, "-o", "json")
-    if done.returncode != 0:
-        assert "NotFound" in done.stderr or "not found" in done.stderr, done.stderr
-        return None
-    body: Obj = json.loads(done.stdout)
-    return body
+poll = partial(polling.poll, deadline=DEADLINE)
 
 
 def owner(server: CorralServer, home: Path, name: str, *finalizers: str) -> str:
@@ -105,11 +75,11 @@ def test_foreground_delete_waits_for_blocking_dependents(server: CorralServer, h
     )
 
     def dependent_marked() -> bool:
-        got = get_json(server, home, "secret", "fg-dep")
+        got = get_json_or_none(server, home, "secret", "fg-dep")
         return got is not None and bool(got["metadata"].get("deletionTimestamp"))
 
     poll(dependent_marked, "the blocking dependent is being deleted")
-    still = get_json(server, home, "configmap", "fg-owner")
+    still = get_json_or_none(server, home, "configmap", "fg-owner")
     assert still is not None
     assert still["metadata"]["deletionTimestamp"]
     kubectl_ok(
@@ -140,6 +110,6 @@ def test_orphan_delete_keeps_dependents_without_the_reference(
     dependent(server, home, "or-dep", "or-owner", uid)
     kubectl_ok(server, home, "delete", "configmap", "or-owner", "--cascade=orphan")
     kubectl_ok(server, home, "wait", "--for=delete", "configmap/or-owner", "--timeout=45s")
-    got = get_json(server, home, "secret", "or-dep")
+    got = get_json_or_none(server, home, "secret", "or-dep")
     assert got is not None
     assert not got["metadata"].get("ownerReferences")

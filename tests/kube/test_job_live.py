@@ -10,40 +10,27 @@ waits as a user would. No fixed sleeps: every wait polls with a deadline.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from controllerthread import new_context, running
 from corral.client import Client
 from corral.kube import job as job_module
 from corral.kube.context import KubeContext, KubeOptions
 from corral.kube.resources import JOBS, PODS
 from corral.machinery.status import NotFound
-from kubectlproc import run_kubectl
-from serverproc import CorralServer, running_server
+from polling import eventually
+from serverproc import CorralServer, controller_args, module_server
 
-from .jobkubelet import EXIT_CODE, TestKubelet, events, new_context, new_namespace, poll, running
+from .jobkubelet import TestKubelet, events, job_body, new_namespace, no_pods, wait_for_job
 
 Obj = dict[str, Any]
-ARGS = [
-    "--controllers",
-    "garbagecollector",
-    "--leader-elect-lease-duration",
-    "4s",
-    "--leader-elect-renew-deadline",
-    "3s",
-    "--leader-elect-retry-period",
-    "500ms",
-]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    with running_server(tmp_path_factory.mktemp("job") / "data", ARGS) as srv:
-        yield srv
+server = module_server("job", controller_args("garbagecollector"))
 
 
 @pytest.fixture
@@ -59,25 +46,6 @@ async def ctx(client: Client) -> AsyncIterator[KubeContext]:
         yield context
 
 
-def job_body(name: str, *, exit_code: int | None = 0, **spec: Any) -> Obj:
-    annotations = {EXIT_CODE: str(exit_code)} if exit_code is not None else {}
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": name},
-        "spec": {
-            "template": {
-                "metadata": {"annotations": annotations},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "containers": [{"name": "work", "image": "busybox"}],
-                },
-            },
-            **spec,
-        },
-    }
-
-
 async def get_job(client: Client, ns: str, name: str) -> Obj | None:
     try:
         return await client.get(JOBS, name, namespace=ns)
@@ -89,11 +57,6 @@ def condition_types(job: Obj) -> list[str]:
     return [c["type"] for c in job.get("status", {}).get("conditions") or []]
 
 
-async def kubectl(server: CorralServer, home: Path, *args: str) -> tuple[int, str]:
-    done = await asyncio.to_thread(run_kubectl, server, home, *args)
-    return done.returncode, done.stdout + done.stderr
-
-
 async def test_completions_three_parallelism_two_completes(
     server: CorralServer, client: Client, ctx: KubeContext, tmp_path: Path
 ) -> None:
@@ -102,16 +65,7 @@ async def test_completions_three_parallelism_two_completes(
         created = await client.create(
             JOBS, job_body("pi", completions=3, parallelism=2), namespace=ns
         )
-        code, out = await kubectl(
-            server,
-            tmp_path,
-            "wait",
-            "-n",
-            ns,
-            "--for=condition=complete",
-            "job/pi",
-            "--timeout=60s",
-        )
+        code, out = await wait_for_job(server, tmp_path, ns, "pi", "complete")
         assert code == 0, out
         assert "job.batch/pi condition met" in out
     assert kubelet.max_running <= 2
@@ -157,7 +111,7 @@ async def test_completions_three_parallelism_two_completes(
         seen = await events(client, ns, "pi")
         return seen if ("Normal", "Completed", "Job completed") in seen else []
 
-    seen = await poll(recorded, "the Completed event")
+    seen = await eventually(recorded, "the Completed event")
     assert sum(1 for e in seen if e[1] == "SuccessfulCreate") == 3
 
 
@@ -167,16 +121,7 @@ async def test_failing_job_reaches_its_backoff_limit(
     ns = await new_namespace(client, "job-")
     async with TestKubelet(client, ns):
         await client.create(JOBS, job_body("boom", exit_code=1, backoffLimit=2), namespace=ns)
-        code, out = await kubectl(
-            server,
-            tmp_path,
-            "wait",
-            "-n",
-            ns,
-            "--for=condition=failed",
-            "job/boom",
-            "--timeout=60s",
-        )
+        code, out = await wait_for_job(server, tmp_path, ns, "boom", "failed")
         assert code == 0, out
     job = await get_job(client, ns, "boom")
     assert job is not None
@@ -199,7 +144,7 @@ async def test_failing_job_reaches_its_backoff_limit(
             "Job has reached the specified backoff limit",
         ) in (await events(client, ns, "boom"))
 
-    await poll(recorded, "the BackoffLimitExceeded event")
+    await eventually(recorded, "the BackoffLimitExceeded event")
 
 
 async def test_active_deadline_fails_the_job_and_stops_its_pods(
@@ -217,17 +162,14 @@ async def test_active_deadline_fails_the_job_and_stops_its_pods(
             job = await get_job(client, ns, "slow")
             return job if job and "Failed" in condition_types(job) else None
 
-        job = await poll(failed, "the job failed at its deadline")
+        job = await eventually(failed, "the job failed at its deadline")
     failure = next(c for c in job["status"]["conditions"] if c["type"] == "Failed")
     assert failure["reason"] == "DeadlineExceeded"
     assert failure["message"] == "Job was active longer than specified deadline"
     assert job["status"]["failed"] == 2
     assert "active" not in job["status"]
 
-    async def pods_gone() -> bool:
-        return not (await client.list(PODS, namespace=ns))["items"]
-
-    await poll(pods_gone, "the running pods deleted")
+    await eventually(lambda: no_pods(client, ns), "the running pods deleted")
 
 
 async def test_ttl_after_finished_deletes_the_job(client: Client, ctx: KubeContext) -> None:
@@ -239,17 +181,14 @@ async def test_ttl_after_finished_deletes_the_job(client: Client, ctx: KubeConte
             job = await get_job(client, ns, "brief")
             return job is not None and "Complete" in condition_types(job)
 
-        await poll(complete, "the job completes")
+        await eventually(complete, "the job completes")
 
         async def gone() -> bool:
             return await get_job(client, ns, "brief") is None
 
-        await poll(gone, "the job deleted after its TTL", within=30)
+        await eventually(gone, "the job deleted after its TTL", deadline=30)
 
-    async def pods_gone() -> bool:
-        return not (await client.list(PODS, namespace=ns))["items"]
-
-    await poll(pods_gone, "its pods deleted with it")
+    await eventually(lambda: no_pods(client, ns), "its pods deleted with it")
 
 
 async def test_indexed_job_runs_each_index_once(client: Client, ctx: KubeContext) -> None:
@@ -265,7 +204,7 @@ async def test_indexed_job_runs_each_index_once(client: Client, ctx: KubeContext
             job = await get_job(client, ns, "idx")
             return job if job and "Complete" in condition_types(job) else None
 
-        job = await poll(complete, "the indexed job completes")
+        job = await eventually(complete, "the indexed job completes")
     assert job["status"]["completedIndexes"] == "0-2"
     assert job["status"]["succeeded"] == 3
     pods = (await client.list(PODS, namespace=ns))["items"]
@@ -291,16 +230,16 @@ async def test_suspended_job_starts_when_resumed(client: Client, ctx: KubeContex
             job = await get_job(client, ns, "later")
             return job if job and "Suspended" in condition_types(job) else None
 
-        job = await poll(suspended, "the Suspended condition")
+        job = await eventually(suspended, "the Suspended condition")
         assert "startTime" not in job["status"]
-        assert not (await client.list(PODS, namespace=ns))["items"]
+        assert await no_pods(client, ns)
         await client.patch(JOBS, "later", {"spec": {"suspend": False}}, namespace=ns)
 
         async def complete() -> Obj | None:
             job = await get_job(client, ns, "later")
             return job if job and "Complete" in condition_types(job) else None
 
-        job = await poll(complete, "the resumed job completes")
+        job = await eventually(complete, "the resumed job completes")
     resumed = next(c for c in job["status"]["conditions"] if c["type"] == "Suspended")
     assert (resumed["status"], resumed["reason"]) == ("False", "JobResumed")
     assert job["status"]["succeeded"] == 1
@@ -315,12 +254,9 @@ async def test_deleting_a_running_job_releases_its_pods(client: Client, ctx: Kub
             pods = (await client.list(PODS, namespace=ns))["items"]
             return [p for p in pods if p.get("status", {}).get("phase") == "Running"]
 
-        pods = await poll(running_pod, "a running pod")
+        pods = await eventually(running_pod, "a running pod")
         assert "batch.kubernetes.io/job-tracking" in pods[0]["metadata"]["finalizers"]
         await client.delete(JOBS, "endless", namespace=ns, propagation_policy="Background")
 
-        async def pods_gone() -> bool:
-            return not (await client.list(PODS, namespace=ns))["items"]
-
         # the garbage collector deletes the pod; the job controller drops the finalizer
-        await poll(pods_gone, "the orphaned pod released and gone")
+        await eventually(lambda: no_pods(client, ns), "the orphaned pod released and gone")

@@ -5,39 +5,23 @@ runs in this process. kubectl waits for the Job as a user would."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from controllerthread import new_context, running
 from corral.client import Client
 from corral.kube import job as job_module
 from corral.kube.context import KubeOptions
 from corral.kube.resources import JOBS, PODS
-from kubectlproc import run_kubectl
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, controller_args, module_server
 
-from .jobkubelet import EXIT_CODE, new_context, new_namespace, running
+from .jobkubelet import job_body, new_namespace, wait_for_job
 
-ARGS = [
-    "--simulate-nodes",
-    "1",
-    "--controllers",
-    "scheduler,garbagecollector",
-    "--leader-elect-lease-duration",
-    "4s",
-    "--leader-elect-renew-deadline",
-    "3s",
-    "--leader-elect-retry-period",
-    "500ms",
-]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    with running_server(tmp_path_factory.mktemp("jobsim") / "data", ARGS) as srv:
-        yield srv
+server = module_server(
+    "jobsim", controller_args("scheduler,garbagecollector", "--simulate-nodes", "1")
+)
 
 
 @pytest.fixture
@@ -52,35 +36,9 @@ async def test_job_completes_on_a_simulated_node(
     server: CorralServer, client: Client, tmp_path: Path
 ) -> None:
     ns = await new_namespace(client, "jobsim-")
-    body = {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": "sim"},
-        "spec": {
-            "completions": 3,
-            "parallelism": 2,
-            "template": {
-                "metadata": {"annotations": {EXIT_CODE: "0"}},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "containers": [{"name": "work", "image": "busybox"}],
-                },
-            },
-        },
-    }
-    await client.create(JOBS, body, namespace=ns)
-    done = await asyncio.to_thread(
-        run_kubectl,
-        server,
-        tmp_path,
-        "wait",
-        "-n",
-        ns,
-        "--for=condition=complete",
-        "job/sim",
-        "--timeout=60s",
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    await client.create(JOBS, job_body("sim", completions=3, parallelism=2), namespace=ns)
+    code, out = await wait_for_job(server, tmp_path, ns, "sim", "complete")
+    assert code == 0, out
     job = await client.get(JOBS, "sim", namespace=ns)
     assert job["status"]["succeeded"] == 3
     pods = (await client.list(PODS, namespace=ns))["items"]

@@ -9,27 +9,22 @@ The condition bookkeeping is also checked on its own. No fixed sleeps.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
 
+from controllerthread import new_context, running
 from corral.apiserver import (
-    APIServerApp,
-    HealthChecks,
-    HTTPMetrics,
-    LoopbackAuthenticator,
     LoopbackTransport,
-    build_kube_api,
 )
 from corral.client import Client, PatchType, ResourceRef
-from corral.controller import SharedInformers
 from corral.kube import namespace
-from corral.kube.context import KubeContext, KubeOptions, Runnable
+from corral.kube.context import KubeOptions
 from corral.kube.namespace import NamespaceDeleter, NamespaceDeletionError
 from corral.kube.namespace.conditions import (
     CONDITION_TYPES,
@@ -41,31 +36,16 @@ from corral.kube.namespace.conditions import (
 )
 from corral.kube.resources import CONFIG_MAPS, NAMESPACES, PODS, SECRETS, SERVICE_ACCOUNTS
 from corral.machinery.status import NotFound, ServiceUnavailable
-from corral.storage import MemoryBackend
+from customresources import CRDS, open_crd
+from inprocess import inprocess_api
+from polling import eventually
 
 Obj = dict[str, Any]
 DEADLINE = 20.0
-CRDS = ResourceRef(
-    "apiextensions.k8s.io",
-    "v1",
-    "customresourcedefinitions",
-    namespaced=False,
-    kind="CustomResourceDefinition",
-)
 THINGS = ResourceRef("example.com", "v1", "things", kind="Thing")
 
 
-async def wait_for(check: Callable[[], Any], what: str, within: float = DEADLINE) -> Any:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + within
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        assert loop.time() < end, f"not met in {within}s: {what}"
-        await asyncio.sleep(0.02)
+wait_for = partial(eventually, deadline=DEADLINE, interval=0.02)
 
 
 class BrokenGroupClient(Client):
@@ -82,33 +62,14 @@ class BrokenGroupClient(Client):
 @asynccontextmanager
 async def serving(*, controller: bool) -> AsyncIterator[tuple[Client, BrokenGroupClient]]:
     """An in-process server; the namespace controller runs against it if asked."""
-    backend = MemoryBackend()
-    await backend.start()
-    health = HealthChecks()
-    kube = await build_kube_api(backend, health)
-    loopback = LoopbackAuthenticator()
-    app = APIServerApp(authenticator=loopback, health=health, metrics=HTTPMetrics(), api=kube.api)
-    api = Client(LoopbackTransport(app, loopback.issue("system:kube-controller-manager")))
-    broken = BrokenGroupClient(LoopbackTransport(app, loopback.issue("system:broken")))
-    ctx = KubeContext(api, SharedInformers(api), KubeOptions(workers=2))
-    parts: list[Runnable] = namespace.build(ctx) if controller else []
-    ctx.informers.start()
-    await ctx.informers.wait_for_sync()
-    tasks = [asyncio.create_task(p.run()) for p in parts]
-    try:
-        yield api, broken
-    finally:
-        for part in parts:
-            await part.stop()
-        for task in tasks:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
-        await ctx.informers.stop()
-        await broken.close()
-        await api.close()
-        await kube.stop()
-        await backend.close()
+    async with inprocess_api() as server:
+        broken = BrokenGroupClient(
+            LoopbackTransport(server.app, server.loopback.issue("system:broken"))
+        )
+        async with broken, server.client_for("system:kube-controller-manager") as api:
+            ctx = new_context(api, options=KubeOptions(workers=2))
+            async with running(ctx, namespace.build(ctx) if controller else []):
+                yield api, broken
 
 
 @pytest.fixture
@@ -131,33 +92,8 @@ async def make_namespace(client: Client) -> str:
     return name
 
 
-THING_CRD: Obj = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "things.example.com"},
-    "spec": {
-        "group": "example.com",
-        "scope": "Namespaced",
-        "names": {"plural": "things", "kind": "Thing"},
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "x-kubernetes-preserve-unknown-fields": True,
-                    }
-                },
-            }
-        ],
-    },
-}
-
-
 async def test_deleting_a_namespace_deletes_its_content_then_itself(client: Client) -> None:
-    await client.create(CRDS, THING_CRD)
+    await client.create(CRDS, open_crd("things", "Thing"))
 
     async def served() -> bool:
         try:

@@ -10,29 +10,18 @@ the finalizer is removed. Waits are ``kubectl wait`` or polls with deadlines.
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kubectlproc import kubectl_ok, run_kubectl
-from serverproc import CorralServer, running_server
+import polling
+from kubectlproc import get_json_or_none, kubectl_ok, run_kubectl
+from serverproc import CorralServer, controller_args, module_server
 
 Obj = dict[str, Any]
 DEADLINE = 45.0
-CONTROLLER_ARGS = (
-    "--controllers",
-    "namespace,garbagecollector,serviceaccount",
-    "--leader-elect-lease-duration",
-    "4s",
-    "--leader-elect-renew-deadline",
-    "3s",
-    "--leader-elect-retry-period",
-    "500ms",
-)
 
 CRD = """\
 apiVersion: apiextensions.k8s.io/v1
@@ -77,11 +66,7 @@ spec: {teeth: 12}
 """
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    data_dir = tmp_path_factory.mktemp("ns") / "data"
-    with running_server(data_dir, CONTROLLER_ARGS) as s:
-        yield s
+server = module_server("ns", controller_args("namespace,garbagecollector,serviceaccount"))
 
 
 @pytest.fixture
@@ -89,23 +74,7 @@ def home(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def poll(check: Callable[[], Any], what: str, deadline: float = DEADLINE) -> Any:
-    end = time.monotonic() + deadline
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < end, f"not met before the deadline: {what}"
-        time.sleep(0.1)
-
-
-def get_json(server: CorralServer, home: Path, *args: str) -> Obj | None:
-    done = run_kubectl(server, home, "get", *args, "-o", "json")
-    if done.returncode != 0:
-        assert "NotFound" in done.stderr or "not found" in done.stderr, done.stderr
-        return None
-    body: Obj = json.loads(done.stdout)
-    return body
+poll = partial(polling.poll, deadline=DEADLINE)
 
 
 def test_delete_namespace_removes_its_content_then_itself(server: CorralServer, home: Path) -> None:
@@ -126,9 +95,9 @@ def test_delete_namespace_removes_its_content_then_itself(server: CorralServer, 
     assert "sprocket.example.com/s1" in names
     # kubectl deletes, then waits until the namespace is really gone.
     kubectl_ok(server, home, "delete", "namespace", "doomed", "--timeout=60s")
-    assert get_json(server, home, "namespace", "doomed") is None
+    assert get_json_or_none(server, home, "namespace", "doomed") is None
     for kind in ("configmaps", "secrets", "pods", "sprockets"):
-        listed = get_json(server, home, kind, "-n", "doomed")
+        listed = get_json_or_none(server, home, kind, "-n", "doomed")
         assert listed is not None, kind
         assert listed["items"] == [], kind
 
@@ -152,7 +121,7 @@ metadata: {name: keeper, finalizers: [example.com/keep]}
     kubectl_ok(server, home, "delete", "namespace", "held", "--wait=false")
 
     def reported() -> Obj | None:
-        ns = get_json(server, home, "namespace", "held")
+        ns = get_json_or_none(server, home, "namespace", "held")
         assert ns is not None
         conditions = {c["type"]: c for c in ns["status"].get("conditions") or []}
         remaining = conditions.get("NamespaceContentRemaining")

@@ -16,7 +16,7 @@ import pytest
 
 from corral.client import Client
 from corral.machinery.status import NotFound
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, controller_args, running_server
 
 from .fakenodes import (
     NODES,
@@ -33,7 +33,6 @@ from .fakenodes import (
     pod_body,
     taint_keys,
 )
-from .test_scheduler_live import LEASE_ARGS
 
 GRACE = 3.0
 UNREACHABLE = "node.kubernetes.io/unreachable"
@@ -43,13 +42,7 @@ NOT_READY = "node.kubernetes.io/not-ready"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
     data_dir = tmp_path_factory.mktemp("nodelifecycle") / "data"
-    args = [
-        "--controllers",
-        "nodelifecycle,scheduler",
-        "--node-monitor-grace-period",
-        f"{GRACE:g}s",
-        *LEASE_ARGS,
-    ]
+    args = controller_args("nodelifecycle,scheduler", "--node-monitor-grace-period", f"{GRACE:g}s")
     with running_server(data_dir, args) as s:
         yield s
 

@@ -8,26 +8,11 @@ from typing import Any
 
 import pytest
 
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, controller_args, module_server
 
 from .workloads import APPS, CORE, Api, FakeKubelet, is_ready, make_ready, wait_for
 
-ARGS = [
-    "--controllers",
-    "replicaset",
-    "--leader-elect-lease-duration",
-    "4s",
-    "--leader-elect-renew-deadline",
-    "3s",
-    "--leader-elect-retry-period",
-    "500ms",
-]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    with running_server(tmp_path_factory.mktemp("rs") / "data", ARGS) as srv:
-        yield srv
+server = module_server("rs", controller_args("replicaset"))
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import pytest
 
 from corral.client import Client
 from kubectlproc import kubectl_ok
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, controller_args, module_server
 
 from .fakenodes import (
     NODES,
@@ -33,21 +33,7 @@ from .fakenodes import (
     pod_body,
 )
 
-LEASE_ARGS = (
-    "--leader-elect-lease-duration",
-    "4s",
-    "--leader-elect-renew-deadline",
-    "3s",
-    "--leader-elect-retry-period",
-    "500ms",
-)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    data_dir = tmp_path_factory.mktemp("scheduler") / "data"
-    with running_server(data_dir, ["--controllers", "scheduler", *LEASE_ARGS]) as s:
-        yield s
+server = module_server("scheduler", controller_args("scheduler"))
 
 
 class Cluster:
@@ -72,7 +58,7 @@ class Cluster:
         async def bound() -> bool:
             return bool((await self.get(name))["spec"].get("nodeName"))
 
-        await eventually(bound, deadline)
+        await eventually(bound, deadline=deadline)
         node: str = (await self.get(name))["spec"]["nodeName"]
         return node
 

@@ -16,37 +16,20 @@ from typing import Any
 
 import pytest
 
-from corral.apiserver import (
-    APIServerApp,
-    HealthChecks,
-    HTTPMetrics,
-    LoopbackAuthenticator,
-    LoopbackTransport,
-    build_kube_api,
-)
 from corral.client import Client
 from corral.controller import FakeClock, SharedInformers
 from corral.kube.context import KubeContext
 from corral.kube.eventrecorder import EventRecorder
 from corral.kube.scheduler import Scheduler
-from corral.storage import MemoryBackend
+from inprocess import inprocess_api
 
 from .fakenodes import NODES, PODS, create_node, heartbeat, pod_body
 
 
 @pytest.fixture
 async def client() -> AsyncIterator[Client]:
-    backend = MemoryBackend()
-    await backend.start()
-    health = HealthChecks()
-    kube = await build_kube_api(backend, health)
-    loopback = LoopbackAuthenticator()
-    app = APIServerApp(authenticator=loopback, health=health, metrics=HTTPMetrics(), api=kube.api)
-    c = Client(LoopbackTransport(app, loopback.issue("system:kube-scheduler")))
-    yield c
-    await c.close()
-    await kube.stop()
-    await backend.close()
+    async with inprocess_api() as api, api.client_for("system:kube-scheduler") as c:
+        yield c
 
 
 class Running:

@@ -8,76 +8,40 @@ No fixed sleeps: every wait polls with a deadline.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import suppress
+from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import pytest
 
-from corral.apiserver import (
-    APIServerApp,
-    HealthChecks,
-    HTTPMetrics,
-    LoopbackAuthenticator,
-    LoopbackTransport,
-    build_kube_api,
-)
+from controllerthread import new_context, running
 from corral.client import Client
-from corral.controller import SharedInformers
 from corral.kube import serviceaccounts
-from corral.kube.context import KubeContext, KubeOptions, Runnable
+from corral.kube.context import KubeOptions
 from corral.kube.resources import CONFIG_MAPS, NAMESPACES, SERVICE_ACCOUNTS
 from corral.kube.rootcacert import CONFIG_MAP_NAME, DESCRIPTION, DESCRIPTION_ANNOTATION
 from corral.machinery.status import NotFound
-from corral.storage import MemoryBackend
+from inprocess import inprocess_api
+from polling import eventually
 
 Obj = dict[str, Any]
 DEADLINE = 15.0
 CA = "-----BEGIN CERTIFICATE-----\nMIIB-not-really\n-----END CERTIFICATE-----\n"
 
 
-async def wait_for(check: Callable[[], Any], what: str, within: float = DEADLINE) -> Any:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + within
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        assert loop.time() < end, f"not met in {within}s: {what}"
-        await asyncio.sleep(0.02)
+wait_for = partial(eventually, deadline=DEADLINE, interval=0.02)
 
 
 @pytest.fixture
 async def client() -> AsyncIterator[Client]:
-    backend = MemoryBackend()
-    await backend.start()
-    health = HealthChecks()
-    kube = await build_kube_api(backend, health)
-    loopback = LoopbackAuthenticator()
-    app = APIServerApp(authenticator=loopback, health=health, metrics=HTTPMetrics(), api=kube.api)
-    api = Client(LoopbackTransport(app, loopback.issue("system:kube-controller-manager")))
-    ctx = KubeContext(api, SharedInformers(api), KubeOptions(workers=2, ca_pem=CA.encode()))
-    parts: list[Runnable] = serviceaccounts.build(ctx)
-    ctx.informers.start()
-    await ctx.informers.wait_for_sync()
-    tasks = [asyncio.create_task(p.run()) for p in parts]
-    try:
-        yield api
-    finally:
-        for part in parts:
-            await part.stop()
-        for task in tasks:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
-        await ctx.informers.stop()
-        await api.close()
-        await kube.stop()
-        await backend.close()
+    async with (
+        inprocess_api() as server,
+        server.client_for("system:kube-controller-manager") as api,
+    ):
+        ctx = new_context(api, options=KubeOptions(workers=2, ca_pem=CA.encode()))
+        async with running(ctx, serviceaccounts.build(ctx)):
+            yield api
 
 
 async def get_or_none(client: Client, ref: Any, name: str, namespace: str) -> Obj | None:

@@ -8,34 +8,19 @@ comes back. Polls with deadlines, no fixed sleeps.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+import polling
 from kubectlproc import kubectl_ok, run_kubectl
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, controller_args, module_server
 
 DEADLINE = 45.0
-CONTROLLER_ARGS = (
-    "--controllers",
-    "serviceaccount",
-    "--leader-elect-lease-duration",
-    "4s",
-    "--leader-elect-renew-deadline",
-    "3s",
-    "--leader-elect-retry-period",
-    "500ms",
-)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    data_dir = tmp_path_factory.mktemp("sa") / "data"
-    with running_server(data_dir, CONTROLLER_ARGS) as s:
-        yield s
+server = module_server("sa", controller_args("serviceaccount"))
 
 
 @pytest.fixture
@@ -43,14 +28,7 @@ def home(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def poll(check: Callable[[], Any], what: str, deadline: float = DEADLINE) -> Any:
-    end = time.monotonic() + deadline
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < end, f"not met before the deadline: {what}"
-        time.sleep(0.1)
+poll = partial(polling.poll, deadline=DEADLINE)
 
 
 def test_new_namespace_gets_default_account_and_root_ca(server: CorralServer, home: Path) -> None:

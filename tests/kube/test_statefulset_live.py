@@ -20,34 +20,21 @@ from typing import Any
 import pytest
 import yaml
 
+from controllerthread import new_context, running
 from corral.client import Client
-from corral.controller import SharedInformers
-from corral.kube.context import KubeContext, KubeOptions
+from corral.kube.context import KubeOptions
 from corral.kube.resources import CONTROLLER_REVISIONS, PERSISTENT_VOLUME_CLAIMS, PODS
 from corral.kube.statefulset import build
 from kubectlproc import kubectl_ok, run_kubectl
-from serverproc import CorralServer, running_server
+from polling import eventually
+from serverproc import CorralServer, controller_args, module_server
 
 from .workloads import Api, FakeKubelet, is_ready
-
-ARGS = [
-    "--controllers",
-    "garbagecollector",
-    "--leader-elect-lease-duration",
-    "4s",
-    "--leader-elect-renew-deadline",
-    "3s",
-    "--leader-elect-retry-period",
-    "500ms",
-]
 
 Obj = dict[str, Any]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    with running_server(tmp_path_factory.mktemp("sts") / "data", ARGS) as srv:
-        yield srv
+server = module_server("sts", controller_args("garbagecollector"))
 
 
 @pytest.fixture(scope="module")
@@ -59,21 +46,9 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def client(server: CorralServer) -> AsyncIterator[Client]:
     """An HTTP client, with the StatefulSet controller running on it meanwhile."""
     async with Client.from_kubeconfig(server.kubeconfig_path) as made:
-        ctx = KubeContext(made, SharedInformers(made), KubeOptions(workers=2))
-        parts = build(ctx)
-        ctx.informers.start()
-        await ctx.informers.wait_for_sync()
-        tasks = [asyncio.create_task(p.run()) for p in parts]
-        try:
+        ctx = new_context(made, options=KubeOptions(workers=2))
+        async with running(ctx, build(ctx)):
             yield made
-        finally:
-            for part in parts:
-                await part.stop()
-            await ctx.informers.stop()
-            for task in tasks:
-                task.cancel()
-                with suppress(asyncio.CancelledError):
-                    await task
 
 
 class Kubectl:
@@ -95,6 +70,19 @@ class Kubectl:
         return await self("apply", "-f", "-", stdin=yaml.safe_dump(doc))
 
 
+@pytest.fixture
+def api(server: CorralServer) -> Iterator[Api]:
+    made = Api(server)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def kubectl(server: CorralServer, home: Path, api: Api) -> Kubectl:
+    """kubectl in a new namespace of the test's own (``kubectl.namespace``)."""
+    return Kubectl(server, home, api.new_namespace())
+
+
 def sts_doc(name: str, replicas: int, image: str = "nginx:1", **spec: Any) -> Obj:
     return {
         "apiVersion": "apps/v1",
@@ -111,18 +99,6 @@ def sts_doc(name: str, replicas: int, image: str = "nginx:1", **spec: Any) -> Ob
             **spec,
         },
     }
-
-
-async def eventually(check: Any, deadline: float = 30.0, what: str = "") -> Any:
-    end = asyncio.get_running_loop().time() + deadline
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        assert asyncio.get_running_loop().time() < end, f"not met in time: {what or check}"
-        await asyncio.sleep(0.05)
 
 
 async def pods_of(client: Client, ns: str, name: str) -> dict[str, Obj]:
@@ -185,10 +161,10 @@ async def watch_start(client: Client, ns: str) -> str:
     return rv
 
 
-async def test_ordered_scale_up_and_down(server: CorralServer, home: Path, client: Client) -> None:
-    api = Api(server)
-    ns = api.new_namespace()
-    kubectl = Kubectl(server, home, ns)
+async def test_ordered_scale_up_and_down(
+    server: CorralServer, client: Client, api: Api, kubectl: Kubectl
+) -> None:
+    ns = kubectl.namespace
     log = PodLog(client, ns, await watch_start(client, ns))
     try:
         with FakeKubelet(server, ns):
@@ -229,7 +205,6 @@ async def test_ordered_scale_up_and_down(server: CorralServer, home: Path, clien
             assert sts["spec"]["replicas"] == 1
     finally:
         await log.stop()
-        api.close()
 
 
 def _status(api: Api, ns: str, name: str) -> Obj:
@@ -238,70 +213,63 @@ def _status(api: Api, ns: str, name: str) -> Obj:
 
 
 async def test_claims_from_templates_and_retention(
-    server: CorralServer, home: Path, client: Client
+    server: CorralServer, client: Client, kubectl: Kubectl
 ) -> None:
-    api = Api(server)
-    ns = api.new_namespace()
-    kubectl = Kubectl(server, home, ns)
+    ns = kubectl.namespace
     claim = {
         "metadata": {"name": "data"},
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
     }
-    try:
-        with FakeKubelet(server, ns):
-            await kubectl.apply(sts_doc("db", 2, volumeClaimTemplates=[claim]))
-            await kubectl("rollout", "status", "statefulset/db", "--timeout=60s")
-            listed = await client.list(PERSISTENT_VOLUME_CLAIMS, namespace=ns)
-            claims = {c["metadata"]["name"]: c for c in listed["items"]}
-            assert sorted(claims) == ["data-db-0", "data-db-1"]
-            assert claims["data-db-0"]["metadata"]["labels"]["app"] == "db"
-            assert not claims["data-db-0"]["metadata"].get("ownerReferences")
-            pod = (await pods_of(client, ns, "db"))["db-1"]
-            volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
-            assert volumes["data"]["persistentVolumeClaim"]["claimName"] == "data-db-1"
+    with FakeKubelet(server, ns):
+        await kubectl.apply(sts_doc("db", 2, volumeClaimTemplates=[claim]))
+        await kubectl("rollout", "status", "statefulset/db", "--timeout=60s")
+        listed = await client.list(PERSISTENT_VOLUME_CLAIMS, namespace=ns)
+        claims = {c["metadata"]["name"]: c for c in listed["items"]}
+        assert sorted(claims) == ["data-db-0", "data-db-1"]
+        assert claims["data-db-0"]["metadata"]["labels"]["app"] == "db"
+        assert not claims["data-db-0"]["metadata"].get("ownerReferences")
+        pod = (await pods_of(client, ns, "db"))["db-1"]
+        volumes = {v["name"]: v for v in pod["spec"]["volumes"]}
+        assert volumes["data"]["persistentVolumeClaim"]["claimName"] == "data-db-1"
 
-            # Retain (the default): scaling down keeps the claim.
-            await kubectl("scale", "statefulset/db", "--replicas=1")
-            await eventually(lambda: _names_of(client, ns, "db", ["db-0"]), what="db scaled")
-            listed = await client.list(PERSISTENT_VOLUME_CLAIMS, namespace=ns)
-            assert len(listed["items"]) == 2
+        # Retain (the default): scaling down keeps the claim.
+        await kubectl("scale", "statefulset/db", "--replicas=1")
+        await eventually(lambda: _names_of(client, ns, "db", ["db-0"]), what="db scaled")
+        listed = await client.list(PERSISTENT_VOLUME_CLAIMS, namespace=ns)
+        assert len(listed["items"]) == 2
 
-            # whenScaled=Delete: a pod scaled away owns its claims, which go with it.
-            await kubectl.apply(
-                sts_doc(
-                    "cache",
-                    2,
-                    volumeClaimTemplates=[claim],
-                    persistentVolumeClaimRetentionPolicy={
-                        "whenScaled": "Delete",
-                        "whenDeleted": "Delete",
-                    },
-                )
+        # whenScaled=Delete: a pod scaled away owns its claims, which go with it.
+        await kubectl.apply(
+            sts_doc(
+                "cache",
+                2,
+                volumeClaimTemplates=[claim],
+                persistentVolumeClaimRetentionPolicy={
+                    "whenScaled": "Delete",
+                    "whenDeleted": "Delete",
+                },
             )
-            await kubectl("rollout", "status", "statefulset/cache", "--timeout=60s")
-            kept = await client.get(PERSISTENT_VOLUME_CLAIMS, "data-cache-0", namespace=ns)
-            refs = kept["metadata"]["ownerReferences"]
-            assert [(r["kind"], r["name"]) for r in refs] == [("StatefulSet", "cache")]
-            await kubectl("scale", "statefulset/cache", "--replicas=1")
+        )
+        await kubectl("rollout", "status", "statefulset/cache", "--timeout=60s")
+        kept = await client.get(PERSISTENT_VOLUME_CLAIMS, "data-cache-0", namespace=ns)
+        refs = kept["metadata"]["ownerReferences"]
+        assert [(r["kind"], r["name"]) for r in refs] == [("StatefulSet", "cache")]
+        await kubectl("scale", "statefulset/cache", "--replicas=1")
 
-            async def cache_claim_gone() -> bool:
-                listed = await client.list(PERSISTENT_VOLUME_CLAIMS, namespace=ns)
-                names = {c["metadata"]["name"] for c in listed["items"]}
-                return "data-cache-1" not in names and "data-cache-0" in names
+        async def cache_claim_gone() -> bool:
+            listed = await client.list(PERSISTENT_VOLUME_CLAIMS, namespace=ns)
+            names = {c["metadata"]["name"] for c in listed["items"]}
+            return "data-cache-1" not in names and "data-cache-0" in names
 
-            await eventually(cache_claim_gone, deadline=60, what="data-cache-1 deleted")
-            # whenDeleted=Delete: the claims go with the set.
-            await kubectl("delete", "statefulset/cache", "--wait=false")
+        await eventually(cache_claim_gone, deadline=60, what="data-cache-1 deleted")
+        # whenDeleted=Delete: the claims go with the set.
+        await kubectl("delete", "statefulset/cache", "--wait=false")
 
-            async def all_cache_claims_gone() -> bool:
-                listed = await client.list(PERSISTENT_VOLUME_CLAIMS, namespace=ns)
-                return not any(
-                    c["metadata"]["name"].startswith("data-cache") for c in listed["items"]
-                )
+        async def all_cache_claims_gone() -> bool:
+            listed = await client.list(PERSISTENT_VOLUME_CLAIMS, namespace=ns)
+            return not any(c["metadata"]["name"].startswith("data-cache") for c in listed["items"])
 
-            await eventually(all_cache_claims_gone, deadline=60, what="cache claims deleted")
-    finally:
-        api.close()
+        await eventually(all_cache_claims_gone, deadline=60, what="cache claims deleted")
 
 
 async def _names_of(client: Client, ns: str, name: str, wanted: list[str]) -> bool:
@@ -311,183 +279,161 @@ async def _names_of(client: Client, ns: str, name: str, wanted: list[str]) -> bo
 
 
 async def test_rolling_update_with_partition(
-    server: CorralServer, home: Path, client: Client
+    server: CorralServer, client: Client, api: Api, kubectl: Kubectl
 ) -> None:
-    api = Api(server)
-    ns = api.new_namespace()
-    kubectl = Kubectl(server, home, ns)
-    try:
-        with FakeKubelet(server, ns):
-            await kubectl.apply(sts_doc("app", 3))
-            await kubectl("rollout", "status", "statefulset/app", "--timeout=60s")
-            first = _status(api, ns, "app")
-            assert first["currentRevision"] == first["updateRevision"]
-            log = PodLog(client, ns, await watch_start(client, ns))
+    ns = kubectl.namespace
+    with FakeKubelet(server, ns):
+        await kubectl.apply(sts_doc("app", 3))
+        await kubectl("rollout", "status", "statefulset/app", "--timeout=60s")
+        first = _status(api, ns, "app")
+        assert first["currentRevision"] == first["updateRevision"]
+        log = PodLog(client, ns, await watch_start(client, ns))
 
-            await kubectl(
-                "patch",
-                "statefulset/app",
-                "-p",
-                '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":1}}}}',
-            )
-            await kubectl("set", "image", "statefulset/app", "main=nginx:2")
-            out = await kubectl("rollout", "status", "statefulset/app", "--timeout=60s")
-            assert "partitioned roll out complete: 2 new pods have been updated" in out
-            # From the highest ordinal down, each replacement ready before the next goes.
-            await eventually(lambda: log.first_ready("app-1", log.first("ADDED", "app-1")) >= 0)
-            await log.stop()
-            replaced2 = log.first("ADDED", "app-2", log.first_deleting("app-2"))
-            ready2 = log.first_ready("app-2", replaced2)
-            assert 0 <= ready2 < log.first_deleting("app-1"), log.events
-            assert log.first_deleting("app-0") == -1
+        await kubectl(
+            "patch",
+            "statefulset/app",
+            "-p",
+            '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":1}}}}',
+        )
+        await kubectl("set", "image", "statefulset/app", "main=nginx:2")
+        out = await kubectl("rollout", "status", "statefulset/app", "--timeout=60s")
+        assert "partitioned roll out complete: 2 new pods have been updated" in out
+        # From the highest ordinal down, each replacement ready before the next goes.
+        await eventually(lambda: log.first_ready("app-1", log.first("ADDED", "app-1")) >= 0)
+        await log.stop()
+        replaced2 = log.first("ADDED", "app-2", log.first_deleting("app-2"))
+        ready2 = log.first_ready("app-2", replaced2)
+        assert 0 <= ready2 < log.first_deleting("app-1"), log.events
+        assert log.first_deleting("app-0") == -1
+        pods = await pods_of(client, ns, "app")
+        assert {n: image(p) for n, p in pods.items()} == {
+            "app-0": "nginx:1",
+            "app-1": "nginx:2",
+            "app-2": "nginx:2",
+        }
+        status = _status(api, ns, "app")
+        assert status["currentRevision"] == first["currentRevision"]
+        assert status["updateRevision"] != first["updateRevision"]
+        assert status["updatedReplicas"] == 2
+        assert (
+            pods["app-2"]["metadata"]["labels"]["controller-revision-hash"]
+            == (status["updateRevision"])
+        )
+
+        await kubectl(
+            "patch",
+            "statefulset/app",
+            "-p",
+            '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":0}}}}',
+        )
+        await kubectl("rollout", "status", "statefulset/app", "--timeout=60s")
+        await eventually(
+            lambda: _status(api, ns, "app").get("currentRevision") == status["updateRevision"],
+            what="current revision moves to the update revision",
+        )
+        pods = await pods_of(client, ns, "app")
+        assert {image(p) for p in pods.values()} == {"nginx:2"}
+        final = _status(api, ns, "app")
+        assert final["currentReplicas"] == final["updatedReplicas"] == 3
+        assert final["readyReplicas"] == final["availableReplicas"] == 3
+        assert (
+            final["observedGeneration"]
+            == api.get(f"/apis/apps/v1/namespaces/{ns}/statefulsets/app")["metadata"]["generation"]
+        )
+
+        revisions = await client.list(CONTROLLER_REVISIONS, namespace=ns)
+        numbers = sorted(r["revision"] for r in revisions["items"])
+        assert numbers == [1, 2]
+        history = await kubectl("rollout", "history", "statefulset/app")
+        assert "REVISION" in history
+        assert "2" in history
+
+        # Undo: back to nginx:1, which becomes revision 3.
+        await kubectl("rollout", "undo", "statefulset/app")
+        await kubectl("rollout", "status", "statefulset/app", "--timeout=60s")
+
+        async def rolled_back() -> bool:
             pods = await pods_of(client, ns, "app")
-            assert {n: image(p) for n, p in pods.items()} == {
-                "app-0": "nginx:1",
-                "app-1": "nginx:2",
-                "app-2": "nginx:2",
-            }
-            status = _status(api, ns, "app")
-            assert status["currentRevision"] == first["currentRevision"]
-            assert status["updateRevision"] != first["updateRevision"]
-            assert status["updatedReplicas"] == 2
-            assert (
-                pods["app-2"]["metadata"]["labels"]["controller-revision-hash"]
-                == (status["updateRevision"])
-            )
+            return {image(p) for p in pods.values()} == {"nginx:1"} and len(pods) == 3
 
-            await kubectl(
-                "patch",
-                "statefulset/app",
-                "-p",
-                '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":0}}}}',
-            )
-            await kubectl("rollout", "status", "statefulset/app", "--timeout=60s")
-            await eventually(
-                lambda: _status(api, ns, "app").get("currentRevision") == status["updateRevision"],
-                what="current revision moves to the update revision",
-            )
-            pods = await pods_of(client, ns, "app")
-            assert {image(p) for p in pods.values()} == {"nginx:2"}
-            final = _status(api, ns, "app")
-            assert final["currentReplicas"] == final["updatedReplicas"] == 3
-            assert final["readyReplicas"] == final["availableReplicas"] == 3
-            assert (
-                final["observedGeneration"]
-                == api.get(f"/apis/apps/v1/namespaces/{ns}/statefulsets/app")["metadata"][
-                    "generation"
-                ]
-            )
-
-            revisions = await client.list(CONTROLLER_REVISIONS, namespace=ns)
-            numbers = sorted(r["revision"] for r in revisions["items"])
-            assert numbers == [1, 2]
-            history = await kubectl("rollout", "history", "statefulset/app")
-            assert "REVISION" in history
-            assert "2" in history
-
-            # Undo: back to nginx:1, which becomes revision 3.
-            await kubectl("rollout", "undo", "statefulset/app")
-            await kubectl("rollout", "status", "statefulset/app", "--timeout=60s")
-
-            async def rolled_back() -> bool:
-                pods = await pods_of(client, ns, "app")
-                return {image(p) for p in pods.values()} == {"nginx:1"} and len(pods) == 3
-
-            await eventually(rolled_back, deadline=60, what="rolled back to nginx:1")
-            revisions = await client.list(CONTROLLER_REVISIONS, namespace=ns)
-            assert sorted(r["revision"] for r in revisions["items"]) == [2, 3]
-    finally:
-        api.close()
+        await eventually(rolled_back, deadline=60, what="rolled back to nginx:1")
+        revisions = await client.list(CONTROLLER_REVISIONS, namespace=ns)
+        assert sorted(r["revision"] for r in revisions["items"]) == [2, 3]
 
 
 async def test_deleted_and_failed_pods_come_back(
-    server: CorralServer, home: Path, client: Client
+    server: CorralServer, client: Client, kubectl: Kubectl
 ) -> None:
-    api = Api(server)
-    ns = api.new_namespace()
-    kubectl = Kubectl(server, home, ns)
-    try:
-        with FakeKubelet(server, ns):
-            await kubectl.apply(sts_doc("redo", 2))
-            await kubectl("rollout", "status", "statefulset/redo", "--timeout=60s")
-            old = (await pods_of(client, ns, "redo"))["redo-1"]["metadata"]["uid"]
-            await kubectl("delete", "pod", "redo-1")
+    ns = kubectl.namespace
+    with FakeKubelet(server, ns):
+        await kubectl.apply(sts_doc("redo", 2))
+        await kubectl("rollout", "status", "statefulset/redo", "--timeout=60s")
+        old = (await pods_of(client, ns, "redo"))["redo-1"]["metadata"]["uid"]
+        await kubectl("delete", "pod", "redo-1")
 
-            async def recreated() -> bool:
-                pod = (await pods_of(client, ns, "redo")).get("redo-1")
-                return pod is not None and pod["metadata"]["uid"] != old and is_ready(pod)
+        async def recreated() -> bool:
+            pod = (await pods_of(client, ns, "redo")).get("redo-1")
+            return pod is not None and pod["metadata"]["uid"] != old and is_ready(pod)
 
-            await eventually(recreated, what="redo-1 recreated")
+        await eventually(recreated, what="redo-1 recreated")
 
-            old0 = (await pods_of(client, ns, "redo"))["redo-0"]["metadata"]["uid"]
-            await client.patch(
-                PODS, "redo-0", {"status": {"phase": "Failed"}}, namespace=ns, subresource="status"
-            )
+        old0 = (await pods_of(client, ns, "redo"))["redo-0"]["metadata"]["uid"]
+        await client.patch(
+            PODS, "redo-0", {"status": {"phase": "Failed"}}, namespace=ns, subresource="status"
+        )
 
-            async def replaced() -> bool:
-                pod = (await pods_of(client, ns, "redo")).get("redo-0")
-                return pod is not None and pod["metadata"]["uid"] != old0
+        async def replaced() -> bool:
+            pod = (await pods_of(client, ns, "redo")).get("redo-0")
+            return pod is not None and pod["metadata"]["uid"] != old0
 
-            await eventually(replaced, what="failed redo-0 replaced")
-    finally:
-        api.close()
+        await eventually(replaced, what="failed redo-0 replaced")
 
 
 async def test_parallel_creates_without_waiting(
-    server: CorralServer, home: Path, client: Client
+    server: CorralServer, client: Client, kubectl: Kubectl
 ) -> None:
-    api = Api(server)
-    ns = api.new_namespace()
-    kubectl = Kubectl(server, home, ns)
-    try:
-        kubelet = FakeKubelet(server, ns)
-        kubelet.enabled.clear()  # nothing becomes ready
-        with kubelet:
-            await kubectl.apply(sts_doc("par", 3, podManagementPolicy="Parallel"))
-            await eventually(
-                lambda: _names_of(client, ns, "par", ["par-0", "par-1", "par-2"]),
-                what="all three pods at once",
-            )
-            assert not any(is_ready(p) for p in (await pods_of(client, ns, "par")).values())
-            kubelet.enabled.set()
-            await kubectl("rollout", "status", "statefulset/par", "--timeout=60s")
-    finally:
-        api.close()
+    ns = kubectl.namespace
+    kubelet = FakeKubelet(server, ns)
+    kubelet.enabled.clear()  # nothing becomes ready
+    with kubelet:
+        await kubectl.apply(sts_doc("par", 3, podManagementPolicy="Parallel"))
+        await eventually(
+            lambda: _names_of(client, ns, "par", ["par-0", "par-1", "par-2"]),
+            what="all three pods at once",
+        )
+        assert not any(is_ready(p) for p in (await pods_of(client, ns, "par")).values())
+        kubelet.enabled.set()
+        await kubectl("rollout", "status", "statefulset/par", "--timeout=60s")
 
 
 async def test_max_unavailable_replaces_several_at_once(
-    server: CorralServer, home: Path, client: Client
+    server: CorralServer, client: Client, api: Api, kubectl: Kubectl
 ) -> None:
-    api = Api(server)
-    ns = api.new_namespace()
-    kubectl = Kubectl(server, home, ns)
+    ns = kubectl.namespace
     strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 2}}
     doc = sts_doc("many", 4, podManagementPolicy="Parallel", updateStrategy=strategy)
-    try:
-        kubelet = FakeKubelet(server, ns)
-        with kubelet:
-            await kubectl.apply(doc)
-            await kubectl("rollout", "status", "statefulset/many", "--timeout=60s")
-            kubelet.enabled.clear()  # replacements stay unready: the budget stays spent
-            await kubectl("set", "image", "statefulset/many", "main=nginx:2")
+    kubelet = FakeKubelet(server, ns)
+    with kubelet:
+        await kubectl.apply(doc)
+        await kubectl("rollout", "status", "statefulset/many", "--timeout=60s")
+        kubelet.enabled.clear()  # replacements stay unready: the budget stays spent
+        await kubectl("set", "image", "statefulset/many", "main=nginx:2")
 
-            async def two_replaced() -> bool:
-                pods = await pods_of(client, ns, "many")
-                return {n for n, p in pods.items() if image(p) == "nginx:2"} == {
-                    "many-2",
-                    "many-3",
-                }
+        async def two_replaced() -> bool:
+            pods = await pods_of(client, ns, "many")
+            return {n for n, p in pods.items() if image(p) == "nginx:2"} == {
+                "many-2",
+                "many-3",
+            }
 
-            await eventually(two_replaced, what="the two highest ordinals replaced")
-            await eventually(
-                lambda: _status(api, ns, "many").get("updatedReplicas") == 2,
-                what="status counting the two updated pods",
-            )
-            pods = await pods_of(client, ns, "many")
-            assert image(pods["many-0"]) == image(pods["many-1"]) == "nginx:1"
-            kubelet.enabled.set()
-            await kubectl("rollout", "status", "statefulset/many", "--timeout=60s")
-            pods = await pods_of(client, ns, "many")
-            assert {image(p) for p in pods.values()} == {"nginx:2"}
-    finally:
-        api.close()
+        await eventually(two_replaced, what="the two highest ordinals replaced")
+        await eventually(
+            lambda: _status(api, ns, "many").get("updatedReplicas") == 2,
+            what="status counting the two updated pods",
+        )
+        pods = await pods_of(client, ns, "many")
+        assert image(pods["many-0"]) == image(pods["many-1"]) == "nginx:1"
+        kubelet.enabled.set()
+        await kubectl("rollout", "status", "statefulset/many", "--timeout=60s")
+        pods = await pods_of(client, ns, "many")
+        assert {image(p) for p in pods.values()} == {"nginx:2"}

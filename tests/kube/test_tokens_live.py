@@ -17,20 +17,21 @@ import asyncio
 import base64
 import json
 import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import suppress
+from collections.abc import AsyncIterator, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from controllerthread import new_context, running
 from corral.auth import ServiceAccountTokens
 from corral.client import Client
-from corral.controller import SharedInformers
 from corral.kube import manager, tokens
-from corral.kube.context import KubeContext, KubeOptions, Runnable
+from corral.kube.context import KubeOptions
 from corral.pki.signingkey import ensure_service_account_key
 from kubectlproc import run_kubectl
+from polling import eventually
 from serverproc import CorralServer, running_server
 
 DEADLINE = 20.0
@@ -75,15 +76,7 @@ async def ok(server: CorralServer, home: Path, *args: str, stdin: str = "") -> s
     return done.stdout
 
 
-async def wait_for(check: Callable[[], Awaitable[Any]], what: str) -> Any:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + DEADLINE
-    while True:
-        result = await check()
-        if result:
-            return result
-        assert loop.time() < end, f"not met in {DEADLINE}s: {what}"
-        await asyncio.sleep(0.05)
+wait_for = partial(eventually, deadline=DEADLINE)
 
 
 @pytest.fixture
@@ -94,27 +87,14 @@ async def controller(server: CorralServer, home: Path) -> AsyncIterator[None]:
     if REGISTERED:
         yield
         return
-    api = Client.from_kubeconfig(server.kubeconfig_path)
     key = ensure_service_account_key(server.data_dir / "tls")
     options = KubeOptions(
         ca_pem=server.ca_path.read_bytes(), token_issuer=ServiceAccountTokens(key)
     )
-    ctx = KubeContext(api, SharedInformers(api), options)
-    parts: list[Runnable] = tokens.build(ctx)
-    ctx.informers.start()
-    await ctx.informers.wait_for_sync()
-    tasks = [asyncio.create_task(p.run()) for p in parts]
-    try:
-        yield
-    finally:
-        for part in parts:
-            await part.stop()
-        for task in tasks:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
-        await ctx.informers.stop()
-        await api.close()
+    async with Client.from_kubeconfig(server.kubeconfig_path) as api:
+        ctx = new_context(api, options=options)
+        async with running(ctx, tokens.build(ctx)):
+            yield
 
 
 async def secret(server: CorralServer, home: Path, name: str) -> dict[str, Any] | None:

@@ -11,31 +11,18 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kubectlproc import kubectl_argv, kubectl_env, kubectl_ok, run_kubectl
-from serverproc import CorralServer, running_server
+from kubectlproc import get_json, kubectl_argv, kubectl_env, kubectl_ok, run_kubectl
+from polling import poll
+from serverproc import CorralServer, controller_args, module_server
 
 NODES = 3
-ARGS = (
-    "--controllers",
-    "*",
-    "--simulate-nodes",
-    str(NODES),
-    "--leader-elect-lease-duration",
-    "4s",
-    "--leader-elect-renew-deadline",
-    "3s",
-    "--leader-elect-retry-period",
-    "500ms",
-    "--node-monitor-grace-period",
-    "3s",
-)
+ARGS = controller_args("*", "--simulate-nodes", str(NODES), "--node-monitor-grace-period", "3s")
 ENV = {
     "CORRAL_SIM_LEASE_RENEW": "0.5",
     "CORRAL_SIM_STATUS_INTERVAL": "1",
@@ -44,11 +31,7 @@ ENV = {
 }
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    data_dir = tmp_path_factory.mktemp("e2e") / "data"
-    with running_server(data_dir, ARGS, env=ENV) as s:
-        yield s
+server = module_server("e2e", ARGS, ENV)
 
 
 @pytest.fixture(scope="module")
@@ -60,15 +43,7 @@ def kubectl(server: CorralServer, home: Path, *args: str, stdin: str = "") -> st
     return kubectl_ok(server, home, *args, stdin=stdin)
 
 
-def get_json(server: CorralServer, home: Path, *args: str) -> Any:
-    return json.loads(kubectl(server, home, "get", *args, "-o", "json"))
-
-
-def eventually(check: Callable[[], bool], within: float = 60, what: str = "") -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
+eventually = partial(poll, deadline=60, interval=0.2)
 
 
 def pods(server: CorralServer, home: Path, selector: str, ns: str = "default") -> list[Any]:

@@ -13,14 +13,14 @@ Clearing ``enabled`` holds it: new pods then stay Pending.
 from __future__ import annotations
 
 import threading
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import httpx
 
+from polling import poll
 from serverproc import CorralServer
 
 Obj = dict[str, Any]
@@ -30,15 +30,7 @@ CORE = "/api/v1"
 MERGE = {"Content-Type": "application/merge-patch+json"}
 
 
-def wait_for(check: Callable[[], Any], deadline: float = 30.0, what: str = "") -> Any:
-    """Poll ``check`` until it returns something truthy (returned); fail at the deadline."""
-    end = time.monotonic() + deadline
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < end, f"not met before the deadline: {what or check}"
-        time.sleep(0.05)
+wait_for = partial(poll, interval=0.05)
 
 
 class Api:

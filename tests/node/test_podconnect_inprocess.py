@@ -3,7 +3,6 @@ recording connector: what the API decides itself before any node is asked."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -12,17 +11,11 @@ import httpx
 import pytest
 
 from corral.apiserver import (
-    APIServerApp,
-    HealthChecks,
-    HTTPMetrics,
     add_node_connector,
-    build_kube_api,
 )
-from corral.auth import BootstrapTokenAuthenticator
 from corral.machinery.status import BadRequest
-from corral.storage import MemoryBackend
+from inprocess import inprocess_api
 
-TOKEN = "in-process-token"
 PODS = "/api/v1/namespaces/default/pods"
 
 
@@ -72,28 +65,13 @@ class Recorder:
 
 @pytest.fixture
 async def setup() -> AsyncIterator[tuple[httpx.AsyncClient, Recorder]]:
-    backend = MemoryBackend()
-    await backend.start()
-    health = HealthChecks()
-    kube = await build_kube_api(backend, health)
-    recorder = Recorder()
-    add_node_connector(kube.api.parts, recorder)
-    app = APIServerApp(
-        authenticator=BootstrapTokenAuthenticator(hashlib.sha256(TOKEN.encode()).hexdigest()),
-        health=health,
-        metrics=HTTPMetrics(),
-        api=kube.api,
-    )
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="https://testserver", headers=headers
-    ) as client:
+    async with inprocess_api() as api:
+        recorder = Recorder()
+        add_node_connector(api.kube.api.parts, recorder)
         for node in ("near", "far"):
-            made = await client.post("/api/v1/nodes", json={"metadata": {"name": node}})
+            made = await api.http.post("/api/v1/nodes", json={"metadata": {"name": node}})
             assert made.status_code == 201, made.text
-        yield client, recorder
-    await kube.stop()
-    await backend.close()
+        yield api.http, recorder
 
 
 async def pod(client: httpx.AsyncClient, name: str, node: str, *containers: str) -> None:

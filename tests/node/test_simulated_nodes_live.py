@@ -11,18 +11,17 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-from kubectlproc import kubectl_argv, kubectl_env, kubectl_ok, run_kubectl
-from serverproc import CorralServer, running_server
+import polling
+from kubectlproc import get_json, kubectl_argv, kubectl_env, kubectl_ok, run_kubectl
+from serverproc import CorralServer, module_server
 
-T = TypeVar("T")
 ENV = {
     "CORRAL_SIM_LEASE_RENEW": "0.5",
     "CORRAL_SIM_STATUS_INTERVAL": "2",
@@ -33,11 +32,7 @@ ENV = {
 NODES = ["corral-sim-0", "corral-sim-1", "corral-sim-2"]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
-    data_dir = tmp_path_factory.mktemp("simnodes") / "data"
-    with running_server(data_dir, ["--simulate-nodes", "3"], env=ENV) as s:
-        yield s
+server = module_server("simnodes", ["--simulate-nodes", "3"], env=ENV)
 
 
 @pytest.fixture(scope="module")
@@ -52,19 +47,7 @@ def ns(server: CorralServer, home: Path) -> str:
     return name
 
 
-def poll(check: Callable[[], T | None], deadline: float = 20.0, what: str = "") -> T:
-    """Call ``check`` until it returns something truthy; fail at the deadline."""
-    end = time.monotonic() + deadline
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < end, f"not met before the deadline: {what}"
-        time.sleep(0.05)
-
-
-def get_json(server: CorralServer, home: Path, *args: str) -> Any:
-    return json.loads(kubectl_ok(server, home, "get", *args, "-o", "json"))
+poll = partial(polling.poll, deadline=20.0, interval=0.05)
 
 
 def make_pod(
@@ -103,7 +86,8 @@ def running(server: CorralServer, home: Path, ns: str, name: str) -> dict[str, A
         ok = pod["status"].get("phase") == "Running" and ready.get("Ready") == "True"
         return pod if ok else None
 
-    return poll(check, what=f"pod {name} running")
+    pod: dict[str, Any] = poll(check, what=f"pod {name} running")
+    return pod
 
 
 def test_three_ready_nodes_with_the_server_version(server: CorralServer, home: Path) -> None:
