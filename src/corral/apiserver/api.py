@@ -20,6 +20,7 @@ from corral.apiserver.handlers import (
     get,
     patch,
     scale,
+    selfsubject,
     tokenrequest,
     watch,
     writes,
@@ -106,6 +107,9 @@ class KubeAPI:
             handlers = _EVICTION_HANDLERS
         elif info.subresource == "binding":
             handlers = _BINDING_HANDLERS
+        elif not rt.stored:
+            review = selfsubject.REVIEW_HANDLERS.get((rt.group, rt.resource))
+            handlers = {"create": review} if review is not None else {}
         handler = handlers.get(info.verb)
         verb_ok = info.verb in allowed or (info.verb == "watch" and "watch" in rt.verbs)
         if handler is None or not verb_ok:

@@ -117,7 +117,7 @@ class Registry:
 
     def storage_prefixes(self) -> list[str]:
         """Every distinct storage prefix (types sharing storage share one)."""
-        return list(dict.fromkeys(t.storage_prefix for t in self._types))
+        return list(dict.fromkeys(t.storage_prefix for t in self._types if t.stored))
 
 
 _VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")

@@ -45,6 +45,25 @@ _EVENT_FIELDS = {
 EVENT_TTL = 3600
 _NS_VERBS = tuple(v for v in STANDARD_VERBS if v != "deletecollection")
 _ALL = ("all",)
+#: Create-only reviews: answered, never stored (`corral.apiserver.handlers.selfsubject`).
+_REVIEWS = tuple(
+    ResourceType(
+        group,
+        "v1",
+        kind.lower() + "s",
+        kind.lower(),
+        kind,
+        False,
+        verbs=("create",),
+        has_spec=False,
+        stored=False,
+    )
+    for group, kind in (
+        ("authentication.k8s.io", "SelfSubjectReview"),
+        ("authorization.k8s.io", "SelfSubjectAccessReview"),
+        ("authorization.k8s.io", "SelfSubjectRulesReview"),
+    )
+)
 
 
 def _core(
@@ -156,6 +175,7 @@ def builtin_types(event_ttl: int = EVENT_TTL) -> list[ResourceType]:
             categories=("api-extensions",),
             subresources=st,
         ),
+        *_REVIEWS,
         ResourceType(
             "apps",
             "v1",

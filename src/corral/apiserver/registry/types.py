@@ -103,6 +103,8 @@ class ResourceType:
     conversion: Conversion | None = None
     #: Set for a custom resource (a served CRD version).
     custom: CustomInfo | None = None
+    #: False for a create-only review kind (SelfSubjectReview…): nothing is stored.
+    stored: bool = True
 
     @property
     def gvk(self) -> GVK:

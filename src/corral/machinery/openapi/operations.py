@@ -79,7 +79,10 @@ def operations_for(resource: ServedResource, schema_name: Callable[[GVK], str]) 
     tag = tag_of(r.group, r.version)
     suffix = tag[:1].upper() + tag[1:]
     scope = "Namespaced" if r.namespaced else ""
-    kind_schema, list_schema = schema_name(r.gvk), schema_name(r.list_gvk)
+    verbs = set(r.verbs)
+    kind_schema = schema_name(r.gvk)
+    # Create-only kinds (the self-subject reviews) have no list kind.
+    list_schema = schema_name(r.list_gvk) if "list" in verbs else ""
     prefix = f"{r.root}/namespaces/{{namespace}}" if r.namespaced else r.root
     scope_params: tuple[Param, ...] = (NAMESPACE,) if r.namespaced else ()
     collection, item = f"{prefix}/{r.resource}", f"{prefix}/{r.resource}/{{name}}"
@@ -118,7 +121,6 @@ def operations_for(resource: ServedResource, schema_name: Callable[[GVK], str]) 
             )
         )
 
-    verbs = set(r.verbs)
     if "list" in verbs:
         add(
             collection,
