@@ -15,9 +15,9 @@ placed pod leaves, a bind fails. A parked pod is also retried after five
 minutes regardless, as Kubernetes flushes its unschedulable pods. Nothing
 polls.
 
-Binding uses the ``pods/binding`` subresource when the API server serves it;
-otherwise (remembered after the first try) it sets ``spec.nodeName`` with a
-patch and the ``PodScheduled`` condition with a second, status patch.
+Binding posts a ``Binding`` to ``pods/<name>/binding``: the API server sets
+``spec.nodeName`` and ``PodScheduled`` in one write and refuses a pod that is
+already bound.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ from corral.machinery.status import (
     AlreadyExists,
     Conflict,
     Invalid,
-    MethodNotAllowed,
     NotFound,
     StatusError,
 )
@@ -110,7 +109,6 @@ class Scheduler:
         self.unschedulable: dict[str, float] = {}
         self.backing_off: dict[str, float] = {}
         self.attempts: dict[str, int] = {}
-        self.binding_subresource: bool | None = None  # None: not tried yet
         self.scheduled = 0
         self.failed = 0
         self._slots = asyncio.Semaphore(max_in_flight)
@@ -304,42 +302,18 @@ class Scheduler:
             self._add_after(key, until - self.clock.now())
 
     async def bind(self, pod: Obj, node: str) -> None:
-        """Bind through ``pods/binding``, or set ``spec.nodeName`` if that is not served."""
+        """Bind through ``pods/binding``."""
         meta = pod.get("metadata") or {}
         namespace, name = meta.get("namespace") or "default", meta.get("name") or ""
-        if self.binding_subresource is not False:
-            binding = {
-                "apiVersion": "v1",
-                "kind": "Binding",
-                "metadata": {"name": name, "namespace": namespace, "uid": meta.get("uid")},
-                "target": {"apiVersion": "v1", "kind": "Node", "name": node},
-            }
-            try:
-                await self.client.request(
-                    "POST", PODS.path(namespace, name, "binding"), body=binding, idempotent=False
-                )
-            except MethodNotAllowed:
-                self.binding_subresource = False
-            except NotFound:
-                if self.binding_subresource:
-                    raise
-                # Is the pod gone, or the subresource not served?
-                await self.client.get(PODS, name, namespace=namespace)
-                self.binding_subresource = False
-                log.warning("pods/binding is not served; binding by setting spec.nodeName")
-            else:
-                self.binding_subresource = True
-                return
-        patch: Obj = {"metadata": {"uid": meta.get("uid")}, "spec": {"nodeName": node}}
-        await self.client.patch(PODS, name, patch, namespace=namespace)
-        condition = {
-            "type": "PodScheduled",
-            "status": "True",
-            "lastProbeTime": None,
-            "lastTransitionTime": _now(),
+        binding = {
+            "apiVersion": "v1",
+            "kind": "Binding",
+            "metadata": {"name": name, "namespace": namespace, "uid": meta.get("uid")},
+            "target": {"apiVersion": "v1", "kind": "Node", "name": node},
         }
-        with suppress(StatusError):
-            await self._set_condition(namespace, name, condition)
+        await self.client.request(
+            "POST", PODS.path(namespace, name, "binding"), body=binding, idempotent=False
+        )
 
     async def _set_condition(self, namespace: str, name: str, condition: Obj) -> None:
         """Merge ``condition`` into the pod's ``status.conditions`` (by type)."""
