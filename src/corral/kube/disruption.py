@@ -38,7 +38,7 @@ from corral.controller import NAMESPACE_INDEX, Controller, Informer, Result, set
 from corral.kube.context import KubeContext, Runnable
 from corral.kube.controllerref import controller_of
 from corral.kube.enqueue import enqueue
-from corral.kube.intorpercent import scaled as scaled_value
+from corral.kube.intorpercent import scaled_or_zero as scaled
 from corral.kube.podstatus import format_time, is_pod_ready, parse_time
 from corral.kube.resources import DEPLOYMENTS, PODS, REPLICA_SETS, STATEFUL_SETS
 from corral.machinery.labels import Selector, SelectorError, from_label_selector
@@ -66,12 +66,6 @@ def selector_of(pdb: Mapping[str, Any]) -> Selector | None:
     except SelectorError:
         return None
     return None if selector.empty else selector
-
-
-def scaled(value: object, total: int) -> int:
-    """``GetScaledValueFromIntOrPercent`` rounding up: ``"50%"`` of 3 is 2."""
-    number = scaled_value(value, total)
-    return 0 if number is None else number
 
 
 def count_healthy(pods: list[Obj], disrupted: Mapping[str, datetime], now: datetime) -> int:

@@ -2,8 +2,8 @@
 
 Kubernetes' ``intstr.GetScaledValueFromIntOrPercent``, in the lenient form the
 DaemonSet, StatefulSet and PodDisruptionBudget controllers share (validation
-has already refused bad values; what slips through is reported as None). The
-Deployment's strict form, which raises, stays in `corral.kube.deployment.util`.
+has already refused bad values; what slips through is reported as None; the
+Deployment's `scaled_value` turns that into a ValueError).
 """
 
 from __future__ import annotations
@@ -24,3 +24,9 @@ def scaled(value: object, total: int, round_up: bool = True) -> int | None:
     if isinstance(value, str) and value.isdigit():
         return int(value)
     return None
+
+
+def scaled_or_zero(value: object, total: int) -> int:
+    """`scaled`, rounded up, with an unreadable value counting as 0."""
+    number = scaled(value, total)
+    return 0 if number is None else number

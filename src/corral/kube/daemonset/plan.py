@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from corral.kube.daemonset.placement import meta, should_run, spec
-from corral.kube.intorpercent import scaled as scaled_value
+from corral.kube.intorpercent import scaled_or_zero as scaled
 from corral.kube.podstatus import is_pod_available, is_pod_ready
 from corral.kube.revisions import POD_REVISION_LABEL
 
@@ -41,12 +41,6 @@ class Plan:
 
 def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def scaled(value: object, total: int) -> int:
-    """An int-or-percent of ``total``, rounded up (``GetScaledValueFromIntOrPercent``)."""
-    number = scaled_value(value, total)
-    return 0 if number is None else number
 
 
 def is_rolling_update(ds: Mapping[str, Any]) -> bool:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from corral.kube.intorpercent import scaled
 from corral.kube.podstatus import format_time, parse_time
 from corral.kube.templatehash import equal_ignore_hash
 
@@ -112,20 +113,11 @@ def is_rolling_update(d: Mapping[str, Any]) -> bool:
 
 
 def scaled_value(value: object, total: int, round_up: bool) -> int:
-    """``intstr.GetScaledValueFromIntOrPercent``: an int, or "N%" of ``total`` rounded."""
-    if isinstance(value, bool):
-        raise ValueError(f"invalid value {value!r}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if text.endswith("%"):
-            percent = int(text[:-1])
-            if round_up:
-                return -(-percent * total // 100)
-            return percent * total // 100
-        return int(text)
-    raise ValueError(f"invalid value {value!r}: neither an integer nor a percentage")
+    """`corral.kube.intorpercent.scaled`, raising ValueError for what it cannot read."""
+    number = scaled(value.strip() if isinstance(value, str) else value, total, round_up)
+    if number is None:
+        raise ValueError(f"invalid value {value!r}: neither an integer nor a percentage")
+    return number
 
 
 def resolve_fenceposts(d: Mapping[str, Any]) -> tuple[int, int]:

@@ -42,7 +42,7 @@ from corral.client import Client
 from corral.controller import NAMESPACE_INDEX, Informer, object_key
 from corral.kube.controllerref import controller_ref
 from corral.kube.eventrecorder import NORMAL, WARNING, EventRecorder
-from corral.kube.intorpercent import scaled as scaled
+from corral.kube.intorpercent import scaled
 from corral.kube.owners import write_status
 from corral.kube.resources import PERSISTENT_VOLUME_CLAIMS, PODS, STATEFUL_SETS
 from corral.kube.revisions import (
