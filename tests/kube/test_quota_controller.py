@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from corral.kube.disruption import count_healthy, disrupted_map, scaled
+from corral.kube.disruption import count_healthy, disrupted_map
+from corral.kube.intorpercent import scaled_or_zero as scaled
 from corral.kube.resourcequota import compute_used, kind_of
 
 
