@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from corral.kube.intorpercent import scaled
 from corral.kube.revisions import (
     apply_revision,
     data_hash,
@@ -15,7 +16,7 @@ from corral.kube.revisions import (
     template_patch,
 )
 from corral.kube.statefulset import identity as ident
-from corral.kube.statefulset.control import count_status, scaled
+from corral.kube.statefulset.control import count_status
 
 Obj = dict[str, Any]
 
