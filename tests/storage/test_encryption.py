@@ -31,7 +31,7 @@ from corral.storage.encryption import (
 )
 from corral.storage.encryption.rewriter import _move
 
-from .helpers import FAST, BackendFactory, take
+from .helpers import FAST, BackendFactory, eventually, take
 
 SECRET = "/registry/core/secrets/default/db"
 CONFIGMAP = "/registry/core/configmaps/default/db"
@@ -57,11 +57,13 @@ async def test_values_under_encrypted_prefixes_are_stored_as_ciphertext(
     await enc.create(CONFIGMAP, VALUE)
     assert created.value == VALUE
     raw = await backend.get(SECRET)
-    assert raw is not None and raw.value.startswith(PREFIX + b"key1:")
+    assert raw is not None
+    assert raw.value.startswith(PREFIX + b"key1:")
     assert MARKER not in raw.value
     assert (await backend.get(CONFIGMAP)).value == VALUE  # type: ignore[union-attr]
     got = await enc.get(SECRET)
-    assert got is not None and got.value == VALUE
+    assert got is not None
+    assert got.value == VALUE
     page = await enc.list("/registry/core/secrets/")
     assert [kv.value for kv in page.items] == [VALUE]
     deleted = await enc.delete(SECRET)
@@ -114,11 +116,15 @@ async def test_plaintext_from_before_is_read_and_rewritten(
     enc = EncryptedBackend(backend, Transformer(keys_in(tmp_path)))
     assert (await check(enc)).counts == {"identity": 1}
     got = await enc.get(SECRET)
-    assert got is not None and got.value == VALUE
+    assert got is not None
+    assert got.value == VALUE
     status = await rewrite(enc)
-    assert status.counts == {"key1": 1} and status.rewritten == 1 and status.settled
+    assert status.counts == {"key1": 1}
+    assert status.rewritten == 1
+    assert status.settled
     raw = await backend.get(SECRET)
-    assert raw is not None and raw.value.startswith(PREFIX + b"key1:")
+    assert raw is not None
+    assert raw.value.startswith(PREFIX + b"key1:")
 
 
 async def test_rewrite_loses_no_concurrent_write(backend: Backend, tmp_path: Path) -> None:
@@ -132,7 +138,8 @@ async def test_rewrite_loses_no_concurrent_write(backend: Backend, tmp_path: Pat
     # The rewriter read the old row; its compare-and-swap loses, the newer write stays.
     assert await _move(enc, raw_stale) is False
     got = await enc.get(SECRET)
-    assert got is not None and got.value == b'{"newer":true}'
+    assert got is not None
+    assert got.value == b'{"newer":true}'
     assert (await rewrite(enc)).counts == {"key2": 1}
 
 
@@ -148,12 +155,14 @@ async def test_rotation_moves_every_value_to_the_new_key(
     assert new_keys.names == ("key2", "key1")
     enc.set_transformer(Transformer(new_keys))
     status = await rewrite(enc)
-    assert status.counts == {"key2": 1200} and status.settled
+    assert status.counts == {"key2": 1200}
+    assert status.settled
     # Once settled, the old key can go: everything still reads.
     enc.set_transformer(Transformer(pruned(new_keys)))
     assert (await check(enc)).counts == {"key2": 1200}
     got = await enc.get(f"{SECRET}-7")
-    assert got is not None and got.value == VALUE
+    assert got is not None
+    assert got.value == VALUE
 
 
 async def test_sqlite_file_holds_no_plaintext_nor_old_ciphertext_after_compaction(
@@ -195,9 +204,7 @@ async def test_service_creates_the_key_file_and_follows_its_rotation(tmp_path: P
             raw = await inner.get(SECRET)
             return raw is not None and raw.value.startswith(PREFIX + b"key2:")
 
-        async with asyncio.timeout(5):
-            while not await moved():
-                await asyncio.sleep(0.02)
+        await eventually(moved, what="the rewrite onto key2")
         status = (tmp_path / "encryption-status.json").read_bytes()
         assert b'"primary": "key2"' in status
         runner.cancel()
