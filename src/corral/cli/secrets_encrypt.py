@@ -12,7 +12,10 @@ writes after each re-encryption (``encryption-status.json`` beside it).
   the new key and re-encrypts every stored value in the background.
 - ``prune``: removes every key but the primary, refused until the status
   shows every value under the primary (removing a key that still decrypts
-  something would make those values unreadable).
+  something would make those values unreadable) and compaction has removed
+  the history older than the rewrite (a watch or read at an older
+  resourceVersion would otherwise meet values it cannot decrypt);
+  ``--force`` skips the second condition.
 """
 
 from __future__ import annotations
@@ -104,7 +107,16 @@ def status_command(data_dir: str, config: str | None) -> None:
     if not current:
         click.echo("the server has not loaded this key file yet")
     elif status.get("settled") and len(keys.names) > 1:
-        click.echo("every value is under the primary key: 'corral secrets-encrypt prune' may run")
+        if status.get("historyClear"):
+            click.echo(
+                "every value is under the primary key: 'corral secrets-encrypt prune' may run"
+            )
+        else:
+            click.echo(
+                "every value is under the primary key; history older than the rewrite "
+                f"(revision {status.get('rewriteRevision')}) awaits compaction "
+                f"(now at {status.get('compactedRevision')}) before 'prune'"
+            )
 
 
 @secrets_encrypt_command.command("rotate")
@@ -128,7 +140,14 @@ def rotate_command(data_dir: str, config: str | None) -> None:
 
 @secrets_encrypt_command.command("prune")
 @_with_options
-def prune_command(data_dir: str, config: str | None) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    default=False,
+    help="Prune before compaction has removed the older history: reads and watches "
+    "at an older resourceVersion may then fail to decrypt.",
+)
+def prune_command(data_dir: str, config: str | None, force: bool) -> None:
     """Remove every key but the primary, once nothing uses them."""
     from corral.storage.encryption import EncryptionError, load_key_file, pruned, write_key_file
 
@@ -152,6 +171,12 @@ def prune_command(data_dir: str, config: str | None) -> None:
         raise KeyRotationError(
             f"stored values are still under {', '.join(still) or 'older keys'}; "
             "wait for the re-encryption to finish"
+        )
+    if not force and not status.get("historyClear"):
+        raise KeyRotationError(
+            f"history older than the re-encryption (revision {status.get('rewriteRevision')}) "
+            f"is not compacted yet (compacted: {status.get('compactedRevision')}); "
+            "wait, or prune with --force"
         )
     try:
         write_key_file(path, pruned(keys))

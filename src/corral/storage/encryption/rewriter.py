@@ -53,9 +53,19 @@ class EncryptionStatus:
     counts: dict[str, int] = field(default_factory=dict)
     #: Values rewritten by the last rewrite.
     rewritten: int = 0
-    #: "checked", "rewriting", "done" or "failed".
+    #: "checked", "done" or "failed".
     state: str = "checked"
     updated: str = ""
+    #: The log's revision when the rewrite ended, and its compaction point
+    #: (refreshed while the server runs): history older than the rewrite may
+    #: still hold values under old keys until compaction passes it.
+    revision: int = 0
+    compacted: int = 0
+
+    @property
+    def history_clear(self) -> bool:
+        """True once compaction has removed every history row older than the rewrite."""
+        return self.compacted >= self.revision
 
     @property
     def settled(self) -> bool:
@@ -72,6 +82,9 @@ class EncryptionStatus:
             "rewritten": self.rewritten,
             "state": self.state,
             "settled": self.settled,
+            "rewriteRevision": self.revision,
+            "compactedRevision": self.compacted,
+            "historyClear": self.history_clear,
             "updated": self.updated,
         }
         return orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n"
@@ -106,6 +119,8 @@ def _status(backend: EncryptedBackend, state: str) -> EncryptionStatus:
 async def check(backend: EncryptedBackend) -> EncryptionStatus:
     """Decrypt one value per key name; raises `DecryptError`. Counts every value."""
     status = _status(backend, "checked")
+    status.revision = await backend.inner.current_revision()
+    status.compacted = await backend.inner.compacted_revision()
     for prefix in backend.prefixes:
         for page in await _raw_pages(backend, prefix):
             for kv in page:
@@ -142,6 +157,8 @@ async def rewrite(backend: EncryptedBackend) -> EncryptionStatus:
         status.counts = {k: v for k, v in status.counts.items() if v}
         status.rewritten = rewritten
         if not lost_races:
+            status.revision = await backend.inner.current_revision()
+            status.compacted = await backend.inner.compacted_revision()
             return status
     status.state = "failed"
     return status

@@ -12,7 +12,9 @@
   keys are loaded and another rewrite moves every value to the new primary,
   with no restart. A key file that became unusable is logged and ignored;
   the keys in use stay.
-- After every check and rewrite the counts are written to the status file
+- After every check and rewrite (and whenever compaction moves on, so
+  ``prune`` learns when no history row under an old key is left) the counts
+  are written to the status file
   (``encryption-status.json`` next to the key file), which
   ``corral secrets-encrypt status`` and ``prune`` read: the datastore itself
   is held by the server while it runs.
@@ -101,6 +103,7 @@ class EncryptionAtRest:
             await asyncio.sleep(self.poll_interval)
             stamp = await asyncio.to_thread(_stamp, self.key_path)
             if stamp == self._stamp or stamp is None:
+                await self._refresh_compaction()
                 continue
             self._stamp = stamp
             try:
@@ -130,6 +133,18 @@ class EncryptionAtRest:
         )
         await asyncio.to_thread(self._write_status)
         return self.status
+
+    async def _refresh_compaction(self) -> None:
+        """Report how far compaction got, so ``prune`` knows when history is clear."""
+        if self.status is None or self.status.history_clear:
+            return
+        try:
+            compacted = await self.backend.inner.compacted_revision()
+        except StorageError:
+            return
+        if compacted != self.status.compacted:
+            self.status.compacted = compacted
+            await asyncio.to_thread(self._write_status)
 
     def _write_status(self) -> None:
         if self.status is None:
