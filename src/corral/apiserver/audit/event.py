@@ -35,8 +35,9 @@ def _user(user: UserInfo) -> dict[str, Any]:
     return doc
 
 
-def _timestamp(seconds: float) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="microseconds")
+def _timestamp(seconds: float) -> dt.datetime:
+    # orjson writes datetimes itself (RFC 3339, microseconds), faster than isoformat().
+    return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
 @dataclass(slots=True)
