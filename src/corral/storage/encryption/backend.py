@@ -27,10 +27,12 @@ from corral.storage.encryption.transformer import Transformer
 from corral.storage.types import Event, KeyValue, ListResult
 
 #: Storage key prefixes whose values are encrypted: Secrets (password Secrets
-#: of local users included), Corral's tokens, and the bootstrap credentials.
+#: of local users included), Corral's tokens, cluster registration tokens,
+#: and the bootstrap credentials.
 ENCRYPTED_PREFIXES: tuple[str, ...] = (
     "/registry/core/secrets/",
     "/registry/management.corral.io/tokens/",
+    "/registry/management.corral.io/clusterregistrationtokens/",
     "/corral/bootstrap/",
 )
 

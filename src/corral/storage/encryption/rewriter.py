@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import orjson
@@ -94,16 +95,16 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-async def _raw_pages(backend: EncryptedBackend, prefix: str) -> list[list[KeyValue]]:
-    pages: list[list[KeyValue]] = []
+async def _raw_pages(backend: EncryptedBackend, prefix: str) -> AsyncIterator[list[KeyValue]]:
+    """The stored (raw) values under ``prefix``, one page at a time (memory stays bounded)."""
     after = ""
     while True:
         page = await backend.inner.list(prefix, limit=_PAGE, start_after=after)
         if page.items:
-            pages.append(page.items)
+            yield page.items
             after = page.items[-1].key
         if not page.more or not page.items:
-            return pages
+            return
 
 
 def _status(backend: EncryptedBackend, state: str) -> EncryptionStatus:
@@ -122,7 +123,7 @@ async def check(backend: EncryptedBackend) -> EncryptionStatus:
     status.revision = await backend.inner.current_revision()
     status.compacted = await backend.inner.compacted_revision()
     for prefix in backend.prefixes:
-        for page in await _raw_pages(backend, prefix):
+        async for page in _raw_pages(backend, prefix):
             for kv in page:
                 name = key_name_of(kv.value)
                 label = PLAINTEXT if name is None else name
@@ -140,7 +141,7 @@ async def rewrite(backend: EncryptedBackend) -> EncryptionStatus:
         current = status.primary or PLAINTEXT
         lost_races = 0
         for prefix in backend.prefixes:
-            for page in await _raw_pages(backend, prefix):
+            async for page in _raw_pages(backend, prefix):
                 stale = [kv for kv in page if not backend.transformer.is_current(kv.value)]
                 moved = sum(await asyncio.gather(*(_move(backend, kv) for kv in stale)))
                 rewritten += moved
