@@ -31,7 +31,7 @@ from bench.api_bench import run_wrk
 from bench.report import Figure, Run
 from bench.server import Server, running_server
 
-ROUNDS = 3
+ROUNDS = 5
 SECRETS = 2_000
 SERVER_CPU = 0
 

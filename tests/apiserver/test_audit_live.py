@@ -20,7 +20,7 @@ import pytest
 
 from kubectlproc import kubectl_ok, run_kubectl
 from polling import poll
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, run_corral, running_server
 
 MARKER = "zz-hunter2-audit-marker-zz"
 UPDATED = "zz-rotated-password-marker-zz"
@@ -183,3 +183,26 @@ def test_no_secret_value_in_audit_log_server_log_or_database(
         raw = path.read_bytes()
         for secret in SECRET_STRINGS:
             assert secret not in raw, f"{secret!r} found in {path.name}"
+
+
+def test_an_unwritable_audit_log_stops_the_start(workdir: Path) -> None:
+    blocker = workdir / "not-a-directory"
+    blocker.write_text("")
+    done = run_corral(
+        (
+            "server",
+            "--data-dir",
+            str(workdir / "other-data"),
+            "--audit-log-path",
+            str(blocker / "audit.log"),
+            "--https-port",
+            "0",
+            "--http-port",
+            "0",
+            "--bind-address",
+            "127.0.0.1",
+        )
+    )
+    assert done.returncode == 1
+    line = done.stderr.strip().splitlines()[-1]
+    assert line.startswith("corral: error: --audit-log-path: cannot open ")

@@ -232,6 +232,7 @@ async def build_components(
     health = HealthChecks()
     health.add_readiness("storage", storage_check(backend))
     metrics = HTTPMetrics()
+    audit_log = open_audit_log(settings, metrics)  # before anything else runs in background
     kube = await build_kube_api(
         backend,
         health,
@@ -239,7 +240,6 @@ async def build_components(
         event_ttl=settings.event_ttl,
         service_ranges=ServiceRanges(settings.service_cidr, settings.node_port_range),
     )
-    audit_log = open_audit_log(settings, metrics)
     loopback = LoopbackAuthenticator()
     sa_tokens = ServiceAccountTokens(sa_key)  # serviceaccounts/token, the tokens controller
     set_token_issuer(kube.api.parts, sa_tokens)
