@@ -111,6 +111,10 @@ def test_configmap_body_is_recorded_at_request_level(
     created = find(workdir, verb="create", objectRef__resource="configmaps")
     assert created["requestObject"]["kind"] == "ConfigMap"
     assert created["requestObject"]["data"] == {"color": "blue"}
+    change = '[{"op": "replace", "path": "/data/color", "value": "green"}]'
+    kubectl_ok(server, home, "patch", "configmap", "settings", "--type=json", "-p", change)
+    patched = find(workdir, verb="patch", objectRef__name="settings")
+    assert patched["requestObject"] == json.loads(change)
     with server.client(server.token) as client:
         missing = client.get("/api/v1/namespaces/default/configmaps/nothing-here")
     assert missing.status_code == 404

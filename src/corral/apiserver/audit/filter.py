@@ -70,7 +70,8 @@ class _BodyTap:
         request.receive = tapped
 
     def recorded(self, content_type: str) -> Any:
-        """The body as a JSON object (from JSON, YAML or protobuf), or None."""
+        """The body as JSON (an object, or a JSON patch's list; from JSON, YAML or
+        protobuf), or None."""
         if not self.chunks or self.size > MAX_RECORDED_BODY:
             return None
         raw = b"".join(self.chunks)
@@ -78,13 +79,13 @@ class _BodyTap:
         try:
             if media == PROTOBUF:
                 body: Any = decode_object(raw)
-            elif media == "application/yaml":
+            elif media.endswith("yaml"):  # application/yaml, apply-patch+yaml
                 body = yaml.safe_load(raw.decode("utf-8"))
             else:
                 body = orjson.loads(raw)
         except (ValueError, yaml.YAMLError, UnicodeDecodeError, StatusError):
             return None
-        return body if isinstance(body, dict) else None
+        return body if isinstance(body, dict | list) else None  # a JSON patch is a list
 
 
 class Audit:
