@@ -1,9 +1,9 @@
 """``corral secrets-encrypt``: see and rotate the keys of encryption at rest.
 
 The server holds the datastore while it runs, so these commands work on the
-two files next to it: the key file (``--encryption-provider-config``,
-default ``<data-dir>/encryption-config.json``) and the status the server
-writes after each re-encryption (``encryption-status.json`` beside it).
+two files: the key file (``--encryption-provider-config``, default
+``<data-dir>/encryption-config.json``) and the status the server writes
+after each re-encryption (``<data-dir>/encryption-status.json``).
 
 - ``status``: the keys (primary first) and how many stored values are under
   each, as of the server's last check or rewrite.
@@ -29,19 +29,22 @@ import click
 from corral.cli.errors import KeyRotationError
 
 
+def _data_dir(data_dir: str) -> Path:
+    return Path(os.path.abspath(os.path.expanduser(data_dir)))
+
+
 def _key_path(data_dir: str, config: str | None) -> Path:
-    base = Path(os.path.abspath(os.path.expanduser(data_dir)))
     path = Path(os.path.expanduser(config or "encryption-config.json"))
-    return path if path.is_absolute() else base / path
+    return path if path.is_absolute() else _data_dir(data_dir) / path
 
 
-def _status(path: Path) -> dict[str, Any] | None:
+def _status(data_dir: str) -> dict[str, Any] | None:
     import orjson
 
     from corral.storage.encryption import status_path_for
 
     try:
-        doc = orjson.loads(status_path_for(path).read_bytes())
+        doc = orjson.loads(status_path_for(_data_dir(data_dir)).read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return None
     return doc if isinstance(doc, dict) else None
@@ -95,7 +98,7 @@ def status_command(data_dir: str, config: str | None) -> None:
     click.echo(f"key file: {path}")
     click.echo(f"primary key: {keys.primary.name}")
     click.echo(f"keys: {', '.join(keys.names)}")
-    status = _status(path)
+    status = _status(data_dir)
     if status is None:
         click.echo("stored values: unknown (the server has not reported yet)")
         return
@@ -159,7 +162,7 @@ def prune_command(data_dir: str, config: str | None, force: bool) -> None:
     if len(keys.names) == 1:
         click.echo(f"only the primary key {keys.primary.name} is left; nothing to prune")
         return
-    status = _status(path)
+    status = _status(data_dir)
     if status is None or status.get("configured") != list(keys.names):
         raise KeyRotationError(
             "the server has not reported on this key file yet; "

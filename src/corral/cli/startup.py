@@ -84,7 +84,7 @@ from corral.pki import (
 )
 from corral.pki.signingkey import ensure_service_account_key, existing_service_account_key
 from corral.storage import Backend, StorageError, open_backend
-from corral.storage.encryption import EncryptionAtRest
+from corral.storage.encryption import EncryptionAtRest, status_path_for
 
 log = logging.getLogger("corral.cli")
 
@@ -123,6 +123,7 @@ async def open_storage(settings: ServerSettings) -> OpenedStorage:
     encryption = EncryptionAtRest(
         backend,
         settings.encryption_config,
+        status_path=status_path_for(settings.data_dir),
         enabled=settings.secrets_encryption,
         poll_interval=settings.encryption_poll_interval,
     )

@@ -15,7 +15,7 @@
 - After every check and rewrite (and whenever compaction moves on, so
   ``prune`` learns when no history row under an old key is left) the counts
   are written to the status file
-  (``encryption-status.json`` next to the key file), which
+  (``<data-dir>/encryption-status.json``), which
   ``corral secrets-encrypt status`` and ``prune`` read: the datastore itself
   is held by the server while it runs.
 """
@@ -41,9 +41,9 @@ log = logging.getLogger("corral.storage")
 STATUS_NAME = "encryption-status.json"
 
 
-def status_path_for(key_path: Path) -> Path:
-    """Where the status of the key file at ``key_path`` is written."""
-    return key_path.with_name(STATUS_NAME)
+def status_path_for(data_dir: Path) -> Path:
+    """Where a server with this data directory writes its encryption status."""
+    return data_dir / STATUS_NAME
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -62,12 +62,15 @@ class EncryptionAtRest:
         inner: Backend,
         key_path: Path,
         *,
+        status_path: Path | None = None,
         enabled: bool = True,
         poll_interval: float = 5.0,
         prefixes: tuple[str, ...] = ENCRYPTED_PREFIXES,
     ) -> None:
         self.key_path = key_path
-        self.status_path = status_path_for(key_path)
+        #: Beside the key file unless told (the server: its data directory, which
+        #: is writable even when the key file is mounted read-only).
+        self.status_path = status_path or key_path.with_name(STATUS_NAME)
         self.enabled = enabled
         self.poll_interval = poll_interval
         self.backend = EncryptedBackend(inner, Transformer(None), prefixes)
