@@ -91,7 +91,7 @@ def test_datastore_and_data_dir_from_env(tmp_path: Path, monkeypatch: pytest.Mon
     [
         ("https-port: [1\n", "invalid YAML: "),
         ("https_port: 1\n", "unknown key 'https_port'"),
-        ("nope: 1\n", "unknown key 'nope' (known keys: bind-address, "),
+        ("nope: 1\n", "unknown key 'nope' (known keys: "),
         ("config: other.yaml\n", "unknown key 'config'"),
         ("https-port: '8443'\n", "key 'https-port': expected an integer, got '8443'"),
         ("https-port: true\n", "key 'https-port': expected an integer"),

@@ -8,8 +8,10 @@ in its route's handler. Routes: the health endpoints and ``/version``
 (`KubeAPI`, when given) and its OpenAPI documents under ``/openapi``;
 anything else is 404 once authenticated and 401 before. After
 authentication, the in-flight limit (`InFlightLimit`) answers 429 when too
-many requests are being served. WebSocket upgrades pass the same filters
-and are served only for watches (`corral.apiserver.websocket`).
+many requests are being served. An ``audit`` filter, when given, runs
+first and records every answer (`corral.apiserver.audit`). WebSocket
+upgrades pass the same filters and are served only for watches
+(`corral.apiserver.websocket`).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class APIServerApp:
         metrics: HTTPMetrics,
         api: KubeAPI | None = None,
         openapi: OpenAPIRoutes | None = None,
+        audit: Filter | None = None,
     ) -> None:
         routes = [*health_routes(health), Route("metrics", "/metrics", metrics.handle)]
         if api is not None:
@@ -54,6 +57,8 @@ class APIServerApp:
             routes.append(Route("openapi", "/openapi", openapi.handle, subpaths=True))
         self._router = Router(routes)
         filters = https_filters(authenticator)
+        if audit is not None:  # outermost: it records refusals too
+            filters.insert(0, audit)
         self._handler = chain(filters, self._router.dispatch)
         self._ws_handler = chain(
             filters, watches_only(self._router.dispatch, frozenset({"api", "apis"}))

@@ -45,6 +45,7 @@ class Request:
     __slots__ = (
         "_headers",
         "_query",
+        "impersonator",
         "method",
         "path",
         "receive",
@@ -65,6 +66,9 @@ class Request:
         self.subpath = ""
         #: The authenticated caller, set by the authentication filter.
         self.user: UserInfo | None = None
+        #: Who authenticated, when the request is served as another user
+        #: (``Impersonate-User``); None otherwise. Set by impersonation.
+        self.impersonator: UserInfo | None = None
         self._headers: dict[str, str] | None = None
         self._query: dict[str, list[str]] | None = None
 

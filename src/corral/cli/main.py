@@ -17,6 +17,7 @@ import click
 
 from corral import __version__
 from corral.cli.errors import CLIError
+from corral.cli.secrets_encrypt import secrets_encrypt_command
 from corral.cli.server_command import server_command
 
 
@@ -27,6 +28,7 @@ def cli() -> None:
 
 
 cli.add_command(server_command)
+cli.add_command(secrets_encrypt_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

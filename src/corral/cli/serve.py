@@ -112,15 +112,17 @@ async def _serve(
                 "management": "on" if settings.management else "off",
             },
         )
-        backend = await open_storage(settings)
+        storage = await open_storage(settings)
+        backend = storage.backend
         try:
-            components = await build_components(settings, backend, https_port)
+            components = await build_components(settings, storage, https_port)
             try:
                 if signals.stopping.is_set():
                     return 0
                 return await _run(settings, components, signals, https_sock, http_sock)
             finally:
                 await components.kube.stop()
+                await components.close()
         finally:
             await backend.close()
             log.info("datastore closed")

@@ -221,6 +221,73 @@ def _drop_empty(
     help="A node that has not reported for this long is marked NotReady.",
 )
 @click.option(
+    "--secrets-encryption/--no-secrets-encryption",
+    default=True,
+    show_default=True,
+    envvar="CORRAL_SECRETS_ENCRYPTION",
+    show_envvar=True,
+    help="Encrypt Secrets and Corral's stored credentials in the datastore (AES-GCM). "
+    "Off, new values are stored in clear; encrypted ones stay readable while the key "
+    "file exists.",
+)
+@click.option(
+    "--encryption-provider-config",
+    metavar="FILE",
+    default=None,
+    show_default="<data-dir>/encryption-config.json",
+    envvar="CORRAL_ENCRYPTION_PROVIDER_CONFIG",
+    show_envvar=True,
+    help="Key file for encryption at rest (created, mode 0600, on first start); "
+    "keep it out of datastore backups. Rotate with 'corral secrets-encrypt rotate'.",
+)
+@click.option(
+    "--encryption-config-poll-interval",
+    type=click.FloatRange(0.01),
+    default=5.0,
+    envvar="CORRAL_ENCRYPTION_CONFIG_POLL_INTERVAL",
+    show_envvar=True,
+    hidden=True,
+    help="Seconds between checks of the key file for a rotation.",
+)
+@click.option(
+    "--audit-log-path",
+    metavar="FILE",
+    default=None,
+    envvar="CORRAL_AUDIT_LOG_PATH",
+    show_envvar=True,
+    help="Write one JSON audit event per API request to FILE ('-': standard output).",
+)
+@click.option(
+    "--audit-level",
+    type=click.Choice(["None", "Metadata", "Request"], case_sensitive=False),
+    default=None,
+    show_default="Metadata with --audit-log-path, else None",
+    envvar="CORRAL_AUDIT_LEVEL",
+    show_envvar=True,
+    help="What an audit event holds: Metadata (who, what, outcome) or Request (plus "
+    "the request body, never for Secrets, tokens or logins).",
+)
+@click.option(
+    "--audit-log-maxsize",
+    metavar="MIB",
+    type=click.IntRange(0),
+    default=100,
+    show_default=True,
+    envvar="CORRAL_AUDIT_LOG_MAXSIZE",
+    show_envvar=True,
+    help="Rotate the audit log when it reaches this many MiB (0: never).",
+)
+@click.option(
+    "--audit-log-maxbackup",
+    metavar="N",
+    type=click.IntRange(0),
+    default=10,
+    show_default=True,
+    envvar="CORRAL_AUDIT_LOG_MAXBACKUP",
+    show_envvar=True,
+    help="Rotated audit log files to keep.",
+)
+@click.option(
     "--shutdown-grace-period",
     type=click.IntRange(0),
     default=30,

@@ -50,6 +50,19 @@ class ServerSettings:
     service_cidr: str = "10.43.0.0/16"
     #: ``--service-node-port-range`` (first, last).
     node_port_range: tuple[int, int] = (30000, 32767)
+    #: Secrets and credentials are encrypted at rest (``--no-secrets-encryption``: off).
+    secrets_encryption: bool = True
+    #: The encryption key file (``--encryption-provider-config``).
+    encryption_config: Path = Path("encryption-config.json")
+    #: Seconds between checks of the key file for a rotation (hidden).
+    encryption_poll_interval: float = 5.0
+    #: ``--audit-log-path``: a file, ``-`` for standard output, None for no audit log.
+    audit_log_path: str | None = None
+    #: ``--audit-level``: None, Metadata or Request (Metadata when a path is given).
+    audit_level: str = "None"
+    #: ``--audit-log-maxsize`` (MiB; 0: never rotate) and ``--audit-log-maxbackup``.
+    audit_log_maxsize: int = 100
+    audit_log_maxbackup: int = 10
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> ServerSettings:
@@ -90,6 +103,15 @@ class ServerSettings:
             node_port_range=_port_range(
                 str(params.get("service_node_port_range") or "30000-32767")
             ),
+            secrets_encryption=bool(params.get("secrets_encryption", True)),
+            encryption_config=_path_in(
+                data_dir, params.get("encryption_provider_config") or "encryption-config.json"
+            ),
+            encryption_poll_interval=float(params.get("encryption_config_poll_interval") or 5.0),
+            audit_log_path=params.get("audit_log_path") or None,
+            audit_level=_audit_level(params),
+            audit_log_maxsize=int(params.get("audit_log_maxsize", 100)),
+            audit_log_maxbackup=int(params.get("audit_log_maxbackup", 10)),
         )
 
     @property
@@ -111,6 +133,25 @@ class ServerSettings:
     def https_url(self, port: int | None = None) -> str:
         """``https://<public host>:<port>`` (the HTTPS port by default)."""
         return f"https://{self.public_host}:{self.https_port if port is None else port}"
+
+
+def _path_in(data_dir: Path, name: str) -> Path:
+    """``name`` as an absolute path; a relative one is inside the data directory."""
+    path = Path(os.path.expanduser(name))
+    return path if path.is_absolute() else data_dir / path
+
+
+def _audit_level(params: Mapping[str, Any]) -> str:
+    """``--audit-level``; without it, Metadata if there is an audit log, else None."""
+    level = params.get("audit_level")
+    if not level:
+        return "Metadata" if params.get("audit_log_path") else "None"
+    for known in ("None", "Metadata", "Request"):
+        if known.lower() == str(level).strip().lower():
+            if known != "None" and not params.get("audit_log_path"):
+                raise SettingsError(f"--audit-level {known} needs --audit-log-path")
+            return known
+    raise SettingsError(f"--audit-level {level!r} is not one of None, Metadata, Request")
 
 
 def _service_cidr(text: str) -> str:

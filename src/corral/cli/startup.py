@@ -3,7 +3,10 @@
 The order is fixed and each step's failure is a one-line `StartupError`
 that leaves everything on disk as it was:
 
-1. open and start the datastore (unknown scheme, in use, corrupt, too new);
+1. open and start the datastore (unknown scheme, in use, corrupt, too new),
+   wrapped in encryption at rest (`corral.storage.encryption`): the key file
+   is loaded or created and the stored values are checked against it (a
+   missing or wrong key stops the start here);
 2. load or create the CA, the serving certificate and the service account
    signing key (`corral.pki`);
 3. issue or keep the admin token and ``admin.kubeconfig`` (`corral.auth`);
@@ -14,11 +17,16 @@ that leaves everything on disk as it was:
    clients are in-process (loopback) and act as named system users; `serve`
    starts them once the servers listen (`Components.start_background`).
 
+The audit log (``--audit-log-path``) is opened with the apps and is the
+outermost filter of the HTTPS app; it is closed (its queue written) by
+`Components.close`, after the servers have stopped.
+
 The watch caches' event ring size may be set (for tests) with the hidden
 environment variable ``CORRAL_WATCH_CACHE_SIZE``.
 
-`open_storage` returns a started backend; the caller closes it whatever
-happens next.
+`open_storage` returns a started backend (and the encryption service, whose
+background rewriter `Components.start_background` starts); the caller closes
+the backend whatever happens next.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ import contextlib
 import logging
 import os
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 import prometheus_client
@@ -46,6 +54,7 @@ from corral.apiserver import (
     storage_check,
 )
 from corral.apiserver.admission.services import ServiceRanges
+from corral.apiserver.audit import Audit, AuditLog, Level
 from corral.apiserver.handlers.tokenrequest import set_token_issuer
 from corral.apiserver.objectreader import CachedObjects
 from corral.auth import (
@@ -75,6 +84,7 @@ from corral.pki import (
 )
 from corral.pki.signingkey import ensure_service_account_key, existing_service_account_key
 from corral.storage import Backend, StorageError, open_backend
+from corral.storage.encryption import EncryptionAtRest, status_path_for
 
 log = logging.getLogger("corral.cli")
 
@@ -90,8 +100,16 @@ def display_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-async def open_storage(settings: ServerSettings) -> Backend:
-    """The started backend of ``--datastore``, or `StartupError`."""
+@dataclass(frozen=True, slots=True)
+class OpenedStorage:
+    """The started backend (encrypting), and the service that keeps its keys."""
+
+    backend: Backend
+    encryption: EncryptionAtRest
+
+
+async def open_storage(settings: ServerSettings) -> OpenedStorage:
+    """The started, encrypting backend of ``--datastore``, or `StartupError`."""
     try:
         backend = open_backend(settings.datastore)
     except StorageError as exc:
@@ -102,7 +120,39 @@ async def open_storage(settings: ServerSettings) -> Backend:
         with contextlib.suppress(Exception):
             await backend.close()
         raise StartupError(str(exc)) from None
-    return backend
+    encryption = EncryptionAtRest(
+        backend,
+        settings.encryption_config,
+        status_path=status_path_for(settings.data_dir),
+        enabled=settings.secrets_encryption,
+        poll_interval=settings.encryption_poll_interval,
+    )
+    try:
+        encrypted = await encryption.open()
+    except StorageError as exc:
+        with contextlib.suppress(Exception):
+            await backend.close()
+        raise StartupError(f"encryption at rest: {exc}") from None
+    return OpenedStorage(encrypted, encryption)
+
+
+def open_audit_log(settings: ServerSettings, metrics: HTTPMetrics) -> AuditLog | None:
+    """The started audit log of ``--audit-log-path`` (None without one)."""
+    if settings.audit_log_path is None or settings.audit_level == "None":
+        return None
+    audit_log = AuditLog(
+        settings.audit_log_path,
+        max_bytes=settings.audit_log_maxsize * 1024 * 1024,
+        max_backups=settings.audit_log_maxbackup,
+        registry=metrics.registry,
+    )
+    try:
+        audit_log.start()
+    except OSError as exc:
+        raise StartupError(
+            f"--audit-log-path: cannot open {settings.audit_log_path}: {exc.strerror}"
+        ) from None
+    return audit_log
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,23 +170,41 @@ class Components:
     kube: KubeAPIServer
     controllers: ControllerManager
     nodes: SimulatedNodes | None
+    encryption: EncryptionAtRest | None = None
+    audit_log: AuditLog | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_background(self) -> None:
-        """Start the leader-elected controllers and the simulated nodes."""
+        """Start the leader-elected controllers, the simulated nodes and the
+        re-encryption of stored values."""
         self.controllers.start()
         if self.nodes is not None:
             await self.nodes.start()
+        if self.encryption is not None:
+            self._tasks.append(asyncio.create_task(self.encryption.run(), name="encryption"))
 
     async def stop_background(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
         if self.nodes is not None:
             await self.nodes.stop()
         await self.controllers.stop()
 
+    async def close(self) -> None:
+        """Write what the audit log still holds (after the servers stopped)."""
+        if self.audit_log is not None:
+            await self.audit_log.close()
+
 
 async def build_components(
-    settings: ServerSettings, backend: Backend, https_port: int
+    settings: ServerSettings, storage: OpenedStorage, https_port: int
 ) -> Components:
     """TLS material, admin credentials and the apps; raises `StartupError`."""
+    backend = storage.backend
     paths = TLSPaths.under(settings.data_dir)
     policy = CertPolicy(check_interval=settings.cert_check_interval)
     try:
@@ -165,6 +233,7 @@ async def build_components(
     health = HealthChecks()
     health.add_readiness("storage", storage_check(backend))
     metrics = HTTPMetrics()
+    audit_log = open_audit_log(settings, metrics)  # before anything else runs in background
     kube = await build_kube_api(
         backend,
         health,
@@ -185,6 +254,7 @@ async def build_components(
         metrics=metrics,
         api=kube.api,
         openapi=kube.openapi,
+        audit=None if audit_log is None else Audit(audit_log, Level.parse(settings.audit_level)),
     )
     http_app = HTTPRedirectApp(
         health=health,
@@ -224,6 +294,8 @@ async def build_components(
         kube,
         controllers,
         nodes,
+        storage.encryption,
+        audit_log,
     )
 
 
