@@ -513,3 +513,26 @@ def test_get_watch_shows_a_new_object(server: CorralServer, home: Path) -> None:
     finally:
         watcher.kill()
         watcher.wait()
+
+
+def test_patch_follows_each_kinds_schema(server: CorralServer, home: Path) -> None:
+    """A PodDisruptionBudget's selector is replaced (patchStrategy "replace" in its schema)."""
+    kubectl(
+        server, home, "create", "pdb", "budget", "--selector=app=a,tier=web", "--min-available=1"
+    )
+    kubectl(
+        server,
+        home,
+        "patch",
+        "pdb",
+        "budget",
+        "-p",
+        '{"spec":{"selector":{"matchLabels":{"app":"b"}}}}',
+    )
+    assert get(server, home, "pdb", "budget")["spec"]["selector"] == {"matchLabels": {"app": "b"}}
+    bad = run_kubectl(
+        server, home, "-n", NS, "patch", "pdb", "budget", "-p", '{"spec":{"$patch":"explode"}}'
+    )
+    assert bad.returncode != 0
+    assert bad.stderr.startswith("Error from server (BadRequest): ")
+    assert 'unknown "$patch" directive "explode" in spec' in bad.stderr
