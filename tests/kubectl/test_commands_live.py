@@ -536,3 +536,54 @@ def test_patch_follows_each_kinds_schema(server: CorralServer, home: Path) -> No
     assert bad.returncode != 0
     assert bad.stderr.startswith("Error from server (BadRequest): ")
     assert 'unknown "$patch" directive "explode" in spec' in bad.stderr
+
+
+WIDGETS = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "widgets.example.com"},
+    "spec": {
+        "group": "example.com",
+        "scope": "Namespaced",
+        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "spec": {
+                                "type": "object",
+                                "properties": {
+                                    "size": {"type": "integer"},
+                                    "shade": {"type": "string"},
+                                },
+                            }
+                        },
+                    }
+                },
+            }
+        ],
+    },
+}
+
+
+def test_apply_updates_a_custom_resource(server: CorralServer, home: Path, files: Path) -> None:
+    """kubectl sends a JSON merge patch for custom resources (they take no strategic one)."""
+    kubectl_ok(server, home, "apply", "-f", write(files / "crd.json", WIDGETS))
+    kubectl_ok(server, home, "wait", "--for=condition=Established", "crd/widgets.example.com")
+    widget = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w1", "namespace": NS},
+        "spec": {"size": 3, "shade": "red"},
+    }
+    manifest = files / "widget.json"
+    kubectl(server, home, "apply", "-f", write(manifest, widget))
+    widget["spec"] = {"size": 4}
+    out = kubectl(server, home, "apply", "-f", write(manifest, widget))
+    assert out.strip() == "widget.example.com/w1 configured"
+    assert get(server, home, "widget", "w1")["spec"] == {"size": 4}
