@@ -304,7 +304,7 @@ def test_wait_for_delete(server: CorralServer, home: Path) -> None:
         waiter.kill()
     assert waiter.returncode == 0, err
     # If kubectl's first read came after the delete, there is nothing to wait for: it exits 0
-    # without a line, as against kube-apiserver.
+    # without a line (kubectl treats "nothing found" as deleted).
     assert out.strip() in ("pod/doomed condition met", "")
     assert get_json_or_none(server, home, "-n", NS, "pod", "doomed") is None
 
