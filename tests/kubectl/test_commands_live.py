@@ -589,3 +589,23 @@ def test_apply_updates_a_custom_resource(server: CorralServer, home: Path, files
     out = kubectl(server, home, "apply", "-f", write(manifest, widget))
     assert out.strip() == "widget.example.com/w1 configured"
     assert get(server, home, "widget", "w1")["spec"] == {"size": 4}
+
+
+def test_apply_switches_union_fields_with_retain_keys(
+    server: CorralServer, home: Path, files: Path
+) -> None:
+    """kubectl sends $retainKeys for Deployment.spec.strategy and each volume (their schemas)."""
+    manifest = files / "union.json"
+    first = deployment("unions")
+    first["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 2}}
+    first["spec"]["template"]["spec"]["volumes"] = [{"name": "v", "emptyDir": {}}]
+    kubectl(server, home, "apply", "-f", write(manifest, first))
+    second = deployment("unions")
+    second["spec"]["strategy"] = {"type": "Recreate"}
+    second["spec"]["template"]["spec"]["volumes"] = [{"name": "v", "configMap": {"name": "c"}}]
+    kubectl(server, home, "apply", "-f", write(manifest, second))
+    d = get(server, home, "deployment", "unions")
+    assert d["spec"]["strategy"] == {"type": "Recreate"}
+    assert d["spec"]["template"]["spec"]["volumes"] == [
+        {"name": "v", "configMap": {"name": "c", "defaultMode": 420}}
+    ]
