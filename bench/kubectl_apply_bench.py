@@ -227,6 +227,7 @@ def run(report: Run) -> None:
     """Median wall time of the three applies over fresh servers."""
     scratch = Path(__file__).parent / ".work"
     scratch.mkdir(exist_ok=True)
+    load_before = os.getloadavg()[0]
     runs: dict[str, list[Timing]] = {
         "first (creates)": [],
         "second (no-op)": [],
@@ -261,6 +262,8 @@ def run(report: Run) -> None:
             f"uname -a: {uname}",
             f"nproc: {os.cpu_count()}",
             f"kubectl: {client} (the dispatcher's default; it picks the release from /version)",
+            f"Load average (1 min) before / after the run: {load_before:.1f} / "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other sessions share them).",
             "Each round: a fresh server (default flags: all controllers on) and a fresh kubectl "
             "HOME, so the first apply includes kubectl's discovery and OpenAPI reads.",
             "Where the time goes: for every object that already exists, kubectl 1.32 "
