@@ -495,6 +495,7 @@ def test_delete_f(server: CorralServer, home: Path, files: Path) -> None:
 
 
 def test_get_watch_shows_a_new_object(server: CorralServer, home: Path) -> None:
+    kubectl(server, home, "create", "configmap", "watched-old")
     watcher = subprocess.Popen(
         kubectl_argv(server, "-n", NS, "get", "configmaps", "-w", "-o", "name"),
         stdout=subprocess.PIPE,
