@@ -71,7 +71,7 @@ def test_admin_binding_and_user_without_password(server: CorralServer) -> None:
         user = http.get("/apis/management.corral.io/v1/users/admin")
         assert user.status_code == 200
         text = user.text.lower()
-        assert "password\"" not in text.replace("mustchangepassword", "")
+        assert 'password"' not in text.replace("mustchangepassword", "")
         assert "argon2" not in text
         secret = http.get("/api/v1/namespaces/corral-local-user-passwords/secrets/admin")
         assert secret.status_code == 200
