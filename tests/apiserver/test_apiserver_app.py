@@ -70,7 +70,8 @@ def auth(token: str = TOKEN) -> dict[str, str]:
 
 
 def test_public_paths_are_the_health_endpoints_version_and_login() -> None:
-    assert set(PUBLIC_PATHS) == {"/healthz", "/livez", "/readyz", "/version", "/v3-public"}
+    public = {"/healthz", "/livez", "/readyz", "/version", "/v3-public", "/cacerts"}
+    assert set(PUBLIC_PATHS) == public
 
 
 @pytest.mark.parametrize("path", ["/livez", "/readyz", "/healthz", "/readyz/", "/readyz/ping"])

@@ -45,8 +45,9 @@ Filter = Callable[[Request, Handler], Awaitable[AnyResponse]]
 #: ``/<check>`` sub-paths. Probes (kubelet, load balancers) carry no
 #: credentials. ``/version`` is public as in Kubernetes (where it is
 #: readable by ``system:unauthenticated``). ``/v3-public`` is where one
-#: logs in.
-PUBLIC_PATHS: Final = ("/healthz", "/livez", "/readyz", "/version", "/v3-public")
+#: logs in; ``/cacerts`` is the server's CA certificate (public anyway), which
+#: ``corral login`` fetches to show its checksum before trusting it.
+PUBLIC_PATHS: Final = ("/healthz", "/livez", "/readyz", "/version", "/v3-public", "/cacerts")
 
 
 def is_public(path: str) -> bool:

@@ -51,8 +51,10 @@ from corral.apiserver import (
     storage_check,
 )
 from corral.apiserver.admission.services import ServiceRanges
+from corral.apiserver.asgi import Request, Response
 from corral.apiserver.handlers.tokenrequest import set_token_issuer
 from corral.apiserver.objectreader import CachedObjects
+from corral.apiserver.pipeline import Route
 from corral.auth import (
     AdminCredentials,
     AuthError,
@@ -67,7 +69,7 @@ from corral.client import Client, ClientError
 from corral.kube.context import KubeOptions
 from corral.kube.manager import ControllerManager, LeaseTimings
 from corral.machinery.authn import MASTERS_GROUP, Authenticator, UnionAuthenticator
-from corral.machinery.status import StatusError
+from corral.machinery.status import MethodNotAllowed, StatusError
 from corral.management import Identity, IdentityOptions, TokenTTLs
 from corral.node.simulated import SimulatedNodes
 from corral.pki import (
@@ -201,7 +203,7 @@ async def build_components(
         metrics=metrics,
         api=kube.api,
         openapi=kube.openapi,
-        routes=identity.routes if identity is not None else (),
+        routes=[_ca_route(tls.ca_pem), *(identity.routes if identity is not None else ())],
         filters=identity.filters if identity is not None else (),
         origins=_own_origins(settings, https_port),
     )
@@ -272,6 +274,17 @@ def _identity(settings: ServerSettings, kube: KubeAPIServer) -> Identity:
         ttls=ttls,
     )
     return Identity(kube.api.parts, options)
+
+
+def _ca_route(ca_pem: bytes) -> Route:
+    """``GET /cacerts``: the CA certificate (PEM), public, for ``corral login``."""
+
+    async def serve(request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            raise MethodNotAllowed("cacerts", request.method)
+        return Response(200, ca_pem, b"application/x-pem-file")
+
+    return Route("cacerts", "/cacerts", serve)
 
 
 def _own_origins(settings: ServerSettings, https_port: int) -> list[str]:
