@@ -9,9 +9,10 @@ A successful login clears the username's counter (not the address's: one
 address guessing many users keeps backing off). Counters expire after
 `FORGET_AFTER` seconds without failures.
 
-Memory is bounded: at most `MAX_KEYS` counters are kept; when full, the
-oldest is dropped (an attacker flooding with fresh names only evicts old
-counters, and still meets the per-address counter).
+Memory is bounded: at most `MAX_KEYS` counters are kept, each keyed by at
+most `MAX_KEY_LENGTH` characters of the name; when full, the oldest is
+dropped (an attacker flooding with fresh names only evicts old counters,
+and still meets the per-address counter).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ BASE_DELAY = 1.0
 MAX_DELAY = 300.0
 FORGET_AFTER = 3600.0
 MAX_KEYS = 10_000
+MAX_KEY_LENGTH = 256
 
 
 @dataclass(slots=True)
@@ -58,12 +60,13 @@ class LoginRateLimiter:
     def retry_after(self, username: str, address: str) -> int:
         """Seconds (rounded up) before this attempt may be made; 0 if it may now."""
         now = self._clock()
-        wait = max(self._wait(f"user:{username}", now), self._wait(f"addr:{address}", now))
+        user, addr = _keys(username, address)
+        wait = max(self._wait(user, now), self._wait(addr, now))
         return math.ceil(wait) if wait > 0 else 0
 
     def failed(self, username: str, address: str) -> None:
         now = self._clock()
-        for key in (f"user:{username}", f"addr:{address}"):
+        for key in _keys(username, address):
             counter = self._counters.pop(key, None)
             if counter is None or now - counter.last > FORGET_AFTER:
                 counter = _Counter(0, now)
@@ -74,7 +77,7 @@ class LoginRateLimiter:
                 self._counters.popitem(last=False)
 
     def succeeded(self, username: str) -> None:
-        self._counters.pop(f"user:{username}", None)
+        self._counters.pop(_keys(username, "")[0], None)
 
     def _wait(self, key: str, now: float) -> float:
         counter = self._counters.get(key)
@@ -85,3 +88,7 @@ class LoginRateLimiter:
             return 0.0
         delay: float = min(MAX_DELAY, self._base * 2.0 ** (counter.failures - self._free))
         return counter.last + delay - now
+
+
+def _keys(username: str, address: str) -> tuple[str, str]:
+    return f"user:{username[:MAX_KEY_LENGTH]}", f"addr:{address[:MAX_KEY_LENGTH]}"

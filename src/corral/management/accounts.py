@@ -126,7 +126,7 @@ class Accounts:
         }
         try:
             return await self._client.create(USERS, user)
-        except BaseException:
+        except Exception:
             with contextlib.suppress(NotFound):
                 await self._client.delete(SECRETS, name, namespace=PASSWORD_NAMESPACE)
             raise
