@@ -89,7 +89,7 @@ def _parse(obj: Mapping[str, Any]) -> _ParsedToken:
         user=str(obj.get("userId") or ""),
         enabled=obj.get("enabled") is not False,
         expires_at=parse_time(obj.get("expiresAt")),
-        session=obj.get("kind") == "session",
+        session=obj.get("tokenKind") == "session",
         last_used=parse_time(obj.get("lastUsedAt")),
     )
 
