@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from corral.auth import PasswordHashes, PasswordPolicy, PasswordPolicyError
@@ -64,8 +65,15 @@ def check_username(username: object) -> str:
 class Accounts:
     """Local users, acting through an in-process client with system rights."""
 
-    def __init__(self, client: Client, hashes: PasswordHashes, policy: PasswordPolicy) -> None:
+    def __init__(
+        self,
+        client: Client,
+        hashes: PasswordHashes,
+        policy: PasswordPolicy,
+        settled: Callable[[str, str], Awaitable[None]] | None = None,
+    ) -> None:
         self._client = client
+        self._settled = settled
         self.hashes = hashes
         self.policy = policy
 
@@ -135,7 +143,9 @@ class Accounts:
         """Store a new hash for ``username`` and set ``mustChangePassword``."""
         digest = await self.hashes.hash(password)
         await self._write_hash(username, digest, create_only_if_no_user=False)
-        await self._client.patch(USERS, username, {"mustChangePassword": must_change})
+        user = await self._client.patch(USERS, username, {"mustChangePassword": must_change})
+        if self._settled is not None:  # the user's next request sees the change
+            await self._settled("users", str(user["metadata"].get("resourceVersion", "")))
 
     async def check_login(self, username: str, password: str) -> dict[str, Any] | None:
         """The User if ``password`` is theirs and they are enabled, else None."""

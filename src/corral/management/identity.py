@@ -78,9 +78,9 @@ class Identity:
         """Install kinds, namespace and admin; the new bootstrap password, if any."""
         await ensure_kinds(client)
         policy = PasswordPolicy(self._options.password_min_length)
-        accounts = Accounts(client, self._hashes, policy)
+        accounts = Accounts(client, self._hashes, policy, self.index.settled)
         await accounts.ensure_namespace()
-        self._tokens = Tokens(client, self._options.ttls)
+        self._tokens = Tokens(client, self._options.ttls, self.index.gone)
         self.endpoints.bind(accounts, self._tokens)
         password = await ensure_admin_user(
             accounts, client, self._options.data_dir, self._options.bootstrap_password

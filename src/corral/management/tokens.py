@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -61,8 +62,14 @@ def public_view(token: dict[str, Any]) -> dict[str, Any]:
 class Tokens:
     """Corral tokens, through an in-process client with system rights."""
 
-    def __init__(self, client: Client, ttls: TokenTTLs) -> None:
+    def __init__(
+        self,
+        client: Client,
+        ttls: TokenTTLs,
+        gone: Callable[[str, str], Awaitable[None]] | None = None,
+    ) -> None:
         self._client = client
+        self._gone = gone
         self.ttls = ttls
 
     async def issue(
@@ -104,8 +111,11 @@ class Tokens:
             return None
 
     async def delete(self, name: str) -> None:
+        """Delete Token ``name``; returns once the token index no longer has it."""
         with contextlib.suppress(NotFound):
             await self._client.delete(TOKENS, name)
+        if self._gone is not None:
+            await self._gone("tokens", name)
 
     async def record_use(self, name: str, timestamp: str) -> None:
         """``lastUsedAt`` of Token ``name`` (for ``corral.auth.UsageRecorder``)."""
