@@ -24,6 +24,7 @@ from corral.apiserver import (
     APIServerApp,
     HealthChecks,
     HTTPMetrics,
+    KubeAPIServer,
     LoopbackAuthenticator,
     LoopbackTransport,
     build_kube_api,
@@ -43,6 +44,7 @@ PASSWORD = "correct-horse-battery"
 @dataclass
 class IdentityAPI:
     app: APIServerApp
+    kube: KubeAPIServer
     identity: Identity
     anonymous: httpx.AsyncClient
     admin: httpx.AsyncClient
@@ -98,7 +100,7 @@ async def identity_api(data_dir: Path, ttls: TokenTTLs | None = None) -> AsyncIt
         headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
     )
     try:
-        yield IdentityAPI(app, identity, anonymous, admin_http, system, password)
+        yield IdentityAPI(app, kube, identity, anonymous, admin_http, system, password)
     finally:
         await identity.stop()
         await anonymous.aclose()

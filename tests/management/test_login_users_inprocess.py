@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from corral.apiserver.authorizer import set_authorizer
+from corral.machinery.authn import UserInfo
+from corral.machinery.authz import Attributes, Decision
 from corral.machinery.sessions import CSRF_COOKIE, SESSION_COOKIE
 from management.identityapi import LOGIN, PASSWORD, IdentityAPI, identity_api
 
@@ -192,3 +195,34 @@ async def test_cookie_session_needs_csrf_for_unsafe_requests(api: IdentityAPI) -
         cleared = out.headers.get_list("set-cookie")
         assert any(c.startswith(f"{SESSION_COOKIE}=;") and "Max-Age=0" in c for c in cleared)
         assert (await http.get("/api/v1/namespaces")).status_code == 401
+
+
+class OnlyAdmin:
+    """An authorizer that allows the admin kubeconfig user and system users only."""
+
+    def authorize(self, user: UserInfo, attributes: Attributes) -> Decision:
+        return Decision(user.name == "admin" or user.name.startswith("system:"))
+
+
+async def test_user_admin_endpoints_ask_the_authorizer(api: IdentityAPI) -> None:
+    set_authorizer(api.kube.api.parts, OnlyAdmin())
+    token = await api.login("alice")
+    async with api.client(Authorization=f"Bearer {token}") as http:
+        create = await http.post("/v3/users", json={"username": "mallory", "password": PASSWORD})
+        assert create.status_code == 403
+        assert (
+            'cannot create resource "users" in API group "management.corral.io"'
+            in (create.json()["message"])
+        )
+        reset = await http.post(
+            "/v3/users/admin?action=setpassword", json={"newPassword": "taken-over-admin"}
+        )
+        assert reset.status_code == 403
+        # Their own password and tokens stay theirs to manage.
+        assert (await http.get("/v3/tokens")).status_code == 200
+    bad = await api.admin.post(
+        "/v3/users/alice?action=setpassword",
+        json={"newPassword": "reset-by-admin-42", "mustChangePassword": "yes"},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["details"]["causes"][0]["field"] == "mustChangePassword"

@@ -97,6 +97,14 @@ def _ttl_ms(body: dict[str, Any], kind: str) -> int:
     return value
 
 
+def _must_change(body: dict[str, Any]) -> bool:
+    value = body.get("mustChangePassword", True)
+    if not isinstance(value, bool):
+        error = FieldError.type_invalid("mustChangePassword", value, "a boolean")
+        raise Invalid("User", "", [error], group=GROUP)
+    return value
+
+
 def _action(request: Request) -> str:
     return (request.query.get("action") or [""])[0]
 
@@ -217,14 +225,7 @@ class IdentityEndpoints:
         body = await read_json(request)
         if not name and action == "":
             self._authorize(user, "create")
-            must_change = body.get("mustChangePassword", True)
-            if not isinstance(must_change, bool):
-                raise Invalid(
-                    "User",
-                    "",
-                    [FieldError.type_invalid("mustChangePassword", must_change)],
-                    group=GROUP,
-                )
+            must_change = _must_change(body)
             created = await accounts.create(
                 body.get("username"),
                 body.get("password"),
@@ -240,8 +241,8 @@ class IdentityEndpoints:
             if await accounts.user(name) is None:
                 raise NotFound("users", name, group=GROUP)
             password = accounts.check_password(name, body.get("newPassword"))
-            must_change = body.get("mustChangePassword", True)
-            await accounts.set_password(name, password, must_change=must_change is not False)
+            must_change = _must_change(body)
+            await accounts.set_password(name, password, must_change=must_change)
             return json_response(200, {"userId": name, "mustChangePassword": must_change})
         raise BadRequest(f"unknown action {action!r} on {request.path}")
 
