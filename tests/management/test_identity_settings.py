@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import click
 import pytest
@@ -44,3 +45,13 @@ def test_bad_values_refused() -> None:
         resolve_settings(["--session-ttl", "0"])
     with pytest.raises(click.BadParameter, match="8<=x<=256"):
         resolve_settings(["--password-min-length", "4"])
+
+
+def test_config_file_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "corral.yaml"
+    config.write_text("session-ttl: 45m\nkubeconfig-token-ttl: 24h\npassword-min-length: 16\n")
+    monkeypatch.setenv("CORRAL_SESSION_TTL", "30m")  # the environment beats the file
+    settings = resolve_settings(["--config", str(config)])
+    assert settings.session_ttl == 1800
+    assert settings.kubeconfig_token_ttl == 86400
+    assert settings.password_min_length == 16
