@@ -81,3 +81,16 @@ def test_bootstrap_password_printed_once_to_a_terminal(tmp_path: Path) -> None:
     password = (data / "bootstrap-password").read_text().strip()
     assert f"first login: user admin, password {password}" in seen.decode()
     assert password not in (tmp_path / "server.log").read_text()
+
+
+def test_no_management_means_no_local_users(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data", ["--no-management"])
+    try:
+        assert not (server.data_dir / "bootstrap-password").exists()
+        with server.client() as http:
+            assert http.post(LOGIN, json={"username": "admin", "password": "x"}).status_code == 404
+        with server.client(server.token) as http:
+            assert http.get("/apis/management.corral.io/v1/users").status_code == 404
+            assert http.get("/api/v1/namespaces").status_code == 200
+    finally:
+        assert stop_server(server) == 0
