@@ -7,6 +7,7 @@ import sys
 from bench import (
     api_bench,
     audit_bench,
+    identity_bench,
     kube_bench,
     kubectl_apply_bench,
     startup_bench,
@@ -23,6 +24,7 @@ SUITES = {
     "workloads": workloads_bench.run,
     "secrets-audit": audit_bench.run,
     "kubectl-apply": kubectl_apply_bench.run,
+    "identity": identity_bench.run,
 }
 
 

@@ -12,9 +12,16 @@ many requests are being served. An ``audit`` filter, when given, runs
 first and records every answer (`corral.apiserver.audit`). WebSocket
 upgrades pass the same filters and are served only for watches
 (`corral.apiserver.websocket`).
+
+Start-up adds what upper layers serve: ``routes`` (the identity endpoints
+under ``/v3``), ``filters`` run right after authentication and the session
+guard (the forced password change), and ``origins``, the server's own
+origins a cookie-authenticated WebSocket upgrade must come from.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
 
 from corral.apiserver.api import KubeAPI
 from corral.apiserver.asgi import Receive, Scope, Send, serve_lifespan
@@ -23,14 +30,23 @@ from corral.apiserver.health import HealthChecks, health_routes
 from corral.apiserver.inflight import InFlightLimit
 from corral.apiserver.metrics import HTTPMetrics
 from corral.apiserver.openapi_routes import OpenAPIRoutes
-from corral.apiserver.pipeline import Authenticate, Filter, Route, Router, chain
+from corral.apiserver.pipeline import Authenticate, Filter, Route, Router, SessionGuard, chain
 from corral.apiserver.websocket import serve_websocket, watches_only
 from corral.machinery.authn import Authenticator
 
 
-def https_filters(authenticator: Authenticator) -> list[Filter]:
+def https_filters(
+    authenticator: Authenticator,
+    after_authentication: Sequence[Filter] = (),
+    origins: Iterable[str] = (),
+) -> list[Filter]:
     """The filters every HTTPS request passes, in order."""
-    return [Authenticate(authenticator), InFlightLimit()]
+    return [
+        Authenticate(authenticator),
+        SessionGuard(frozenset(origins)),
+        *after_authentication,
+        InFlightLimit(),
+    ]
 
 
 class APIServerApp:
@@ -45,8 +61,13 @@ class APIServerApp:
         api: KubeAPI | None = None,
         openapi: OpenAPIRoutes | None = None,
         audit: Filter | None = None,
+        routes: Sequence[Route] = (),
+        filters: Sequence[Filter] = (),
+        origins: Iterable[str] = (),
     ) -> None:
+        extra_routes = routes
         routes = [*health_routes(health), Route("metrics", "/metrics", metrics.handle)]
+        routes += extra_routes
         if api is not None:
             routes += [
                 Route("version", "/version", api.handle),
@@ -56,12 +77,12 @@ class APIServerApp:
         if openapi is not None:
             routes.append(Route("openapi", "/openapi", openapi.handle, subpaths=True))
         self._router = Router(routes)
-        filters = https_filters(authenticator)
+        pipeline = https_filters(authenticator, filters, origins)
         if audit is not None:  # outermost: it records refusals too
-            filters.insert(0, audit)
-        self._handler = chain(filters, self._router.dispatch)
+            pipeline.insert(0, audit)
+        self._handler = chain(pipeline, self._router.dispatch)
         self._ws_handler = chain(
-            filters, watches_only(self._router.dispatch, frozenset({"api", "apis"}))
+            pipeline, watches_only(self._router.dispatch, frozenset({"api", "apis"}))
         )
         self._metrics = metrics
 

@@ -11,17 +11,32 @@ filters built on protocols from ``corral.machinery`` (an ``Authorizer``, an
 ``async (request, next) -> AnyResponse``.
 
 `PUBLIC_PATHS` is the one list of paths served without credentials.
+
+`SessionGuard` runs right after authentication and protects requests
+authenticated by the browser session cookie (``corral.machinery.sessions``):
+an unsafe method needs the CSRF header equal to the CSRF cookie, and a
+WebSocket upgrade needs an ``Origin`` that is one of the server's own; both
+answer 403 otherwise. Requests with an ``Authorization`` header are not
+concerned (a browser never adds one on another site's behalf).
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from corral.apiserver.asgi import AnyResponse, Request
 from corral.machinery.authn import Authenticator
-from corral.machinery.status import NotFoundError, UnauthorizedError
+from corral.machinery.sessions import (
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    SAFE_METHODS,
+    cookie_value,
+    uses_session_cookie,
+)
+from corral.machinery.status import Forbidden, NotFoundError, UnauthorizedError
 
 Handler = Callable[[Request], Awaitable[AnyResponse]]
 Filter = Callable[[Request, Handler], Awaitable[AnyResponse]]
@@ -29,8 +44,10 @@ Filter = Callable[[Request, Handler], Awaitable[AnyResponse]]
 #: Paths anyone may request without a token: exactly these and their
 #: ``/<check>`` sub-paths. Probes (kubelet, load balancers) carry no
 #: credentials. ``/version`` is public as in Kubernetes (where it is
-#: readable by ``system:unauthenticated``).
-PUBLIC_PATHS: Final = ("/healthz", "/livez", "/readyz", "/version")
+#: readable by ``system:unauthenticated``). ``/v3-public`` is where one
+#: logs in; ``/cacerts`` is the server's CA certificate (public anyway), which
+#: ``corral login`` fetches to show its checksum before trusting it.
+PUBLIC_PATHS: Final = ("/healthz", "/livez", "/readyz", "/version", "/v3-public", "/cacerts")
 
 
 def is_public(path: str) -> bool:
@@ -64,6 +81,36 @@ class Authenticate:
             if user is None:
                 raise UnauthorizedError()
             request.user = user
+        return await next_handler(request)
+
+
+CSRF_REFUSED: Final = (
+    f"requests authenticated by the session cookie must send the {CSRF_HEADER} header "
+    f"equal to the {CSRF_COOKIE} cookie"
+)
+ORIGIN_REFUSED: Final = (
+    "WebSocket requests authenticated by the session cookie must come from the server's own origin"
+)
+
+
+class SessionGuard:
+    """403 for cookie-authenticated unsafe requests without the CSRF token and
+    cookie-authenticated WebSocket upgrades from a foreign ``Origin``."""
+
+    def __init__(self, origins: frozenset[str]) -> None:
+        self._origins = frozenset(o.rstrip("/").lower() for o in origins)
+
+    async def __call__(self, request: Request, next_handler: Handler) -> AnyResponse:
+        if request.user is not None and uses_session_cookie(request.headers):
+            if request.scope.get("type") == "websocket":
+                origin = request.headers.get("origin", "").rstrip("/").lower()
+                if origin not in self._origins:
+                    raise Forbidden("", detail=ORIGIN_REFUSED)
+            elif request.method not in SAFE_METHODS:
+                cookie = cookie_value(request.headers, CSRF_COOKIE) or ""
+                header = request.headers.get(CSRF_HEADER, "")
+                if not cookie or not hmac.compare_digest(cookie.encode(), header.encode()):
+                    raise Forbidden("", detail=CSRF_REFUSED)
         return await next_handler(request)
 
 
