@@ -1,8 +1,8 @@
 """The HTTPS application: every API request Corral serves enters here.
 
 It is plain ASGI. A request is routed, then passes the filters of
-`https_filters` (authentication now; impersonation, authorization and
-admission slot in after it, in that order, as DESIGN §3 describes) and ends
+`https_filters` (authentication, impersonation, authorization, as DESIGN
+§3 describes; admission runs in the store) and ends
 in its route's handler. Routes: the health endpoints and ``/version``
 (public), ``/metrics``, the Kubernetes API under ``/api`` and ``/apis``
 (`KubeAPI`, when given) and its OpenAPI documents under ``/openapi``;
@@ -16,19 +16,37 @@ from __future__ import annotations
 
 from corral.apiserver.api import KubeAPI
 from corral.apiserver.asgi import Receive, Scope, Send, serve_lifespan
+from corral.apiserver.authorizer import AllowAll
 from corral.apiserver.handling import answer
 from corral.apiserver.health import HealthChecks, health_routes
 from corral.apiserver.inflight import InFlightLimit
 from corral.apiserver.metrics import HTTPMetrics
 from corral.apiserver.openapi_routes import OpenAPIRoutes
-from corral.apiserver.pipeline import Authenticate, Filter, Route, Router, chain
+from corral.apiserver.pipeline import (
+    Authenticate,
+    Authorize,
+    Filter,
+    Impersonate,
+    Route,
+    Router,
+    chain,
+)
 from corral.apiserver.websocket import serve_websocket, watches_only
 from corral.machinery.authn import Authenticator
+from corral.machinery.authz import Authorizer
 
 
-def https_filters(authenticator: Authenticator) -> list[Filter]:
-    """The filters every HTTPS request passes, in order."""
-    return [Authenticate(authenticator), InFlightLimit()]
+def https_filters(
+    authenticator: Authenticator, authorizer: Authorizer | None = None
+) -> list[Filter]:
+    """The filters every HTTPS request passes, in order (no ``authorizer``: allow all)."""
+    authorizer = authorizer if authorizer is not None else AllowAll()
+    return [
+        Authenticate(authenticator),
+        Impersonate(authorizer),
+        Authorize(authorizer),
+        InFlightLimit(),
+    ]
 
 
 class APIServerApp:
@@ -38,6 +56,7 @@ class APIServerApp:
         self,
         *,
         authenticator: Authenticator,
+        authorizer: Authorizer | None = None,
         health: HealthChecks,
         metrics: HTTPMetrics,
         api: KubeAPI | None = None,
@@ -53,7 +72,7 @@ class APIServerApp:
         if openapi is not None:
             routes.append(Route("openapi", "/openapi", openapi.handle, subpaths=True))
         self._router = Router(routes)
-        filters = https_filters(authenticator)
+        filters = https_filters(authenticator, authorizer)
         self._handler = chain(filters, self._router.dispatch)
         self._ws_handler = chain(
             filters, watches_only(self._router.dispatch, frozenset({"api", "apis"}))

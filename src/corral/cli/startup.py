@@ -56,12 +56,14 @@ from corral.auth import (
     ServiceAccountTokens,
     ensure_admin_credentials,
 )
+from corral.auth.rbac import CONTROLLER_MANAGER_USER
+from corral.cli.authorization import install_rbac
 from corral.cli.errors import StartupError
 from corral.cli.settings import ServerSettings
 from corral.client import Client
 from corral.kube.context import KubeOptions
 from corral.kube.manager import ControllerManager, LeaseTimings
-from corral.machinery.authn import MASTERS_GROUP, UnionAuthenticator
+from corral.machinery.authn import UnionAuthenticator
 from corral.node.simulated import SimulatedNodes
 from corral.pki import (
     CertPolicy,
@@ -172,6 +174,7 @@ async def build_components(
         event_ttl=settings.event_ttl,
         service_ranges=ServiceRanges(settings.service_cidr, settings.node_port_range),
     )
+    authorizer = await install_rbac(kube, health)  # RBAC: policy, index, escalation checks
     loopback = LoopbackAuthenticator()
     sa_tokens = ServiceAccountTokens(sa_key)  # serviceaccounts/token, the tokens controller
     set_token_issuer(kube.api.parts, sa_tokens)
@@ -181,6 +184,7 @@ async def build_components(
             loopback,
             ServiceAccountAuthenticator(sa_tokens, CachedObjects(kube.api.parts)),
         ),
+        authorizer=authorizer,
         health=health,
         metrics=metrics,
         api=kube.api,
@@ -199,8 +203,8 @@ async def build_components(
 
     duration, renew, retry = settings.lease_timings
     controllers = ControllerManager(
-        # Until RBAC exists (the identity issue), the controller manager is a master.
-        client_for("system:kube-controller-manager", (MASTERS_GROUP,)),
+        # Least privilege: the ClusterRole system:kube-controller-manager (auth.rbac.bootstrap).
+        client_for(CONTROLLER_MANAGER_USER),
         options=KubeOptions(
             node_monitor_grace_period=settings.node_monitor_grace_period,
             ca_pem=tls.ca_pem,
