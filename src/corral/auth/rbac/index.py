@@ -12,8 +12,10 @@ a few dictionary lookups however many bindings exist.
 ClusterRole aggregation lives here too, as the clusterrole-aggregation
 controller computes it: a ClusterRole with an ``aggregationRule`` has the
 rules of every other ClusterRole whose labels match one of its
-``clusterRoleSelectors`` (in name order, duplicates dropped). The
-effective rules are recomputed lazily after any ClusterRole changes.
+``clusterRoleSelectors`` (in name order, duplicates dropped; a matching
+role that is itself aggregated contributes its aggregated rules, so
+``view`` flows into ``edit`` and on into ``admin``). The effective rules
+are recomputed lazily after any ClusterRole changes.
 """
 
 from __future__ import annotations
@@ -219,6 +221,9 @@ class PolicyIndex:
         return None
 
     def cluster_role_rules(self, name: str) -> tuple[PolicyRule, ...] | None:
+        return self._effective(name, frozenset())
+
+    def _effective(self, name: str, visiting: frozenset[str]) -> tuple[PolicyRule, ...] | None:
         role = self._cluster_roles.get(name)
         if role is None:
             return None
@@ -228,7 +233,8 @@ class PolicyIndex:
             self._aggregated = {}
         rules = self._aggregated.get(name)
         if rules is None:
-            rules = self._aggregated[name] = self._aggregate(name, role.selectors)
+            rules = self._aggregate(name, role.selectors, visiting | {name})
+            self._aggregated[name] = rules
         return rules
 
     def role_rules_by_ref(
@@ -240,14 +246,17 @@ class PolicyIndex:
             return self._roles.get((namespace, name))
         return None
 
-    def _aggregate(self, name: str, selectors: tuple[Selector, ...]) -> tuple[PolicyRule, ...]:
+    def _aggregate(
+        self, name: str, selectors: tuple[Selector, ...], visiting: frozenset[str]
+    ) -> tuple[PolicyRule, ...]:
+        """The rules of every matching ClusterRole (their own aggregated rules
+        included, as the controller writes them into each role); cycles stop."""
         out: dict[PolicyRule, None] = {}
         for other in sorted(self._cluster_roles):
-            if other == name:
+            if other in visiting:
                 continue
-            role = self._cluster_roles[other]
-            if any(s.matches(role.labels) for s in selectors):
-                for rule in role.rules:
+            if any(s.matches(self._cluster_roles[other].labels) for s in selectors):
+                for rule in self._effective(other, visiting) or ():
                     out.setdefault(rule, None)
         return tuple(out)
 
