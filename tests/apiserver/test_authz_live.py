@@ -2,7 +2,7 @@
 
 The matrix test grants a few subjects (service accounts by token, users and
 a group by the admin's impersonation) roles through Roles, ClusterRoles,
-RoleBindings and ClusterRoleBindings, then sends every verb × resource ×
+RoleBindings and ClusterRoleBindings, then sends every verb x resource x
 namespace request. Whether each is allowed is computed by `Model`, a small
 reimplementation of the RBAC rules written here from the grants (not by
 asking the server's authorizer); the server must answer 403 exactly for the
@@ -84,7 +84,7 @@ class Model:
     def allows(
         caller: Caller, verb: str, api_group: str, resource: str, ns: str, name: str
     ) -> bool:
-        base, _, sub = resource.partition("/")
+        _base, _, sub = resource.partition("/")
         for g in GRANTS:
             subject_ok = (g.kind == "User" and g.name == caller.name) or (
                 g.kind == "Group" and g.name in caller.groups
@@ -219,7 +219,7 @@ def _request(verb: str, api_group: str, resource: str, ns: str, name: str) -> tu
         path += f"/{name}"
         if sub:
             path += f"/{sub}"
-    body = {} if verb in ("create", "update") else None
+    body: dict[str, Any] | None = {} if verb in ("create", "update") else None
     return _METHODS[verb], path, body
 
 
@@ -246,7 +246,8 @@ def test_rbac_matrix(server: CorralServer, callers: dict[str, Caller]) -> None:
                     (caller.name, verb, resource, ns, name, resp.status_code, resp.text[:200])
                 )
     assert not mismatches, "\n".join(map(str, mismatches))
-    assert checked > 200 and 10 < allowed < checked - 100
+    assert checked > 200
+    assert 10 < allowed < checked - 100
 
 
 def test_forbidden_status_is_kubernetes_own(
@@ -293,7 +294,8 @@ def test_subject_access_reviews(server: CorralServer, callers: dict[str, Caller]
         assert resp.status_code == 201, resp.text
         assert resp.json()["status"] == {
             "allowed": True,
-            "reason": f'RBAC: allowed by RoleBinding "alice-reads/{NS_A}" of Role "pod-reader" to ServiceAccount "alice/{NS_A}"',
+            "reason": f'RBAC: allowed by RoleBinding "alice-reads/{NS_A}" of Role "pod-reader" '
+            f'to ServiceAccount "alice/{NS_A}"',
         }
         resp = http.post(
             f"/apis/authorization.k8s.io/v1/namespaces/{NS_B}/localsubjectaccessreviews",

@@ -238,9 +238,8 @@ def test_index_decides_with_kubernetes_reasons() -> None:
     ).allowed
     bot = UserInfo("system:serviceaccount:b:bot", groups=("system:serviceaccounts",))
     decision = authz.authorize(bot, Attributes("get", resource="pods", namespace="b"))
-    assert (
-        decision.reason
-        == 'RBAC: allowed by RoleBinding "sa-read/b" of ClusterRole "reader" to ServiceAccount "bot/b"'
+    assert decision.reason == (
+        'RBAC: allowed by RoleBinding "sa-read/b" of ClusterRole "reader" to ServiceAccount "bot/b"'
     )
     assert not authz.authorize(bot, Attributes("get", resource="pods", namespace="a")).allowed
     assert not authz.authorize(bot, Attributes("get", resource="pods")).allowed
@@ -295,14 +294,16 @@ def test_bootstrap_policy_aggregates_view_into_edit_into_admin() -> None:
     view = set(index.cluster_role_rules("view") or ())
     edit = set(index.cluster_role_rules("edit") or ())
     admin = set(index.cluster_role_rules("admin") or ())
-    assert view and view < edit < admin
+    assert view
+    assert view < edit < admin
 
 
 def test_reconcile_adds_missing_rules_unless_autoupdate_is_off() -> None:
     _, wanted = next(p for p in default_policy() if p[1]["metadata"]["name"] == "system:basic-user")
     stored = {**wanted, "rules": wanted["rules"][:1]}
     fixed = reconcile("clusterroles", stored, wanted)
-    assert fixed is not None and fixed["rules"] == wanted["rules"]
+    assert fixed is not None
+    assert fixed["rules"] == wanted["rules"]
     assert reconcile("clusterroles", wanted, wanted) is None
     off = {
         **stored,
