@@ -238,6 +238,8 @@ def _controller_manager_rules() -> list[Obj]:
         _rule(["events.k8s.io"], ["events"], ["create"]),
         _rule(["coordination.k8s.io"], ["leases"], ["create"]),
         _rule(["authorization.k8s.io"], ["subjectaccessreviews"], ["create"]),
+        # the clusterrole-aggregation controller writes aggregated rules
+        _rule(["rbac.authorization.k8s.io"], ["clusterroles"], ["escalate"]),
         _urls(["/api", "/api/*", "/apis", "/apis/*", "/version"], ["get"]),
     ]
 
