@@ -7,13 +7,15 @@ As kube-apiserver's RBAC storage does, creating or updating
   ``escalate`` that role; a ClusterRole with an ``aggregationRule`` (which
   can gather any rule) needs ``*`` on everything — "must have
   cluster-admin privileges to use the aggregationRule" — unless the caller
-  may ``escalate``;
+  may ``escalate`` (also to change a role that had one);
 - a RoleBinding or ClusterRoleBinding is allowed when the caller may
   ``bind`` the referenced role (resourceNames honoured) or holds every rule
   of it (in the binding's namespace).
 
-Members of ``system:masters`` and writes made outside a request (start-up
-bootstrap) are not checked. `covers` is Kubernetes' ``validation.Covers``:
+An update that changes only owner references or finalizers is not checked
+(Kubernetes' ``IsOnlyMutatingGCFields``); any other update is checked as a
+create. Members of ``system:masters`` and writes made outside a request
+(start-up bootstrap) are not checked. `covers` is Kubernetes' ``validation.Covers``:
 the requested rules are broken down into one-verb, one-resource rules and
 each must be covered by one rule the caller holds.
 
@@ -156,7 +158,7 @@ class EscalationCheck:
     def _check_role(self, user: UserInfo, attrs: Attributes) -> None:
         obj = attrs.obj or {}
         old = attrs.old or {}
-        if attrs.operation is Operation.UPDATE and _same(obj, old, ("rules", "aggregationRule")):
+        if attrs.operation is Operation.UPDATE and _only_gc_fields(obj, old):
             return
         if self._allowed(user, "escalate", attrs.resource, attrs.namespace, attrs.name):
             return
@@ -164,7 +166,9 @@ class EscalationCheck:
         missing = covers(owned, parse_rules(obj.get("rules")))
         if missing:
             raise self._forbid(attrs, _not_held(user, missing, errors))
-        aggregated = attrs.resource == CLUSTER_ROLES and obj.get("aggregationRule") is not None
+        aggregated = attrs.resource == CLUSTER_ROLES and (
+            obj.get("aggregationRule") is not None or old.get("aggregationRule") is not None
+        )
         if aggregated and covers(owned, FULL_AUTHORITY):
             raise self._forbid(
                 attrs, "must have cluster-admin privileges to use the aggregationRule"
@@ -173,7 +177,7 @@ class EscalationCheck:
     def _check_binding(self, user: UserInfo, attrs: Attributes) -> None:
         obj = attrs.obj or {}
         old = attrs.old or {}
-        if attrs.operation is Operation.UPDATE and _same(obj, old, ("roleRef", "subjects")):
+        if attrs.operation is Operation.UPDATE and _only_gc_fields(obj, old):
             return
         ref = obj.get("roleRef")
         ref = ref if isinstance(ref, Mapping) else {}
@@ -190,5 +194,31 @@ class EscalationCheck:
             raise self._forbid(attrs, _not_held(user, missing, errors))
 
 
-def _same(obj: Mapping[str, Any], old: Mapping[str, Any], fields: tuple[str, ...]) -> bool:
-    return all(obj.get(f) == old.get(f) for f in fields)
+#: Metadata a write may change without an escalation check (Kubernetes'
+#: ``IsOnlyMutatingGCFields``: owner references and finalizers), plus what
+#: the server itself keeps.
+_GC_AND_SERVER_FIELDS = frozenset(
+    {
+        "ownerReferences",
+        "finalizers",
+        "resourceVersion",
+        "managedFields",
+        "generation",
+        "creationTimestamp",
+        "uid",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "selfLink",
+    }
+)
+
+
+def _only_gc_fields(obj: Mapping[str, Any], old: Mapping[str, Any]) -> bool:
+    """True if the update changes nothing but owner references and finalizers."""
+
+    def essence(o: Mapping[str, Any]) -> dict[str, Any]:
+        meta = o.get("metadata") or {}
+        kept = {k: v for k, v in meta.items() if k not in _GC_AND_SERVER_FIELDS}
+        return {**{k: v for k, v in o.items() if k != "metadata"}, "metadata": kept}
+
+    return essence(obj) == essence(old)
