@@ -11,6 +11,7 @@ returned authorizer is what the HTTPS app's filters are given.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from corral.apiserver import CheckFailed, HealthChecks, KubeAPIServer
@@ -27,10 +28,14 @@ from corral.auth.rbac import (
     default_policy,
     reconcile,
 )
+from corral.cli.errors import StartupError
 from corral.machinery.admission import AdmissionChain
 from corral.machinery.status import AlreadyExists, Conflict, StatusError
 
 log = logging.getLogger("corral.cli")
+
+#: How long start-up waits for the first read of the RBAC objects.
+SYNC_TIMEOUT = 60.0
 
 
 async def ensure_default_policy(parts: ServerParts) -> None:
@@ -72,5 +77,11 @@ async def install_rbac(kube: KubeAPIServer, health: HealthChecks) -> RBACAuthori
     set_authorizer(parts, authorizer)
     check = EscalationCheck(authorizer)
     parts.admission = check if parts.admission is None else AdmissionChain(parts.admission, check)
-    await feed.synced.wait()
+    try:
+        async with asyncio.timeout(SYNC_TIMEOUT):
+            await feed.synced.wait()
+    except TimeoutError:
+        raise StartupError(
+            f"the RBAC policy could not be read within {SYNC_TIMEOUT:g}s (watch caches not synced)"
+        ) from None
     return authorizer
