@@ -185,3 +185,12 @@ def test_kubectl_as(server: CorralServer, actor: httpx.Client, tmp_path: Path) -
     done = run_kubectl(server, tmp_path, "get", "pods", "-n", "default", "--as=carol")
     assert done.returncode == 1
     assert 'User "carol" cannot list resource "pods"' in done.stderr
+
+
+def test_empty_user_header_is_no_impersonation(actor: httpx.Client) -> None:
+    # as Go's Header.Get: the first value counts, and an empty one asks for nothing
+    resp = whoami(actor, [("Impersonate-User", ""), ("Impersonate-User", "admin")])
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["status"]["userInfo"]["username"] == ACTOR
+    resp = whoami(actor, [("Impersonate-User", ""), ("Impersonate-Group", "qa")])
+    assert resp.status_code == 400

@@ -16,7 +16,8 @@ as the caller, with verb ``impersonate``:
 The first denial answers 403 with Kubernetes' message. The headers are
 read from the raw request headers (every occurrence, any case, whatever
 ``Connection`` names), never from a joined mapping; a user header given
-twice uses its first value — the one checked. Groups or extra without a
+twice uses its first value — the one checked (an empty first value means
+no impersonation, as Go's ``Header.Get``). Groups, uid or extra without a
 user is 400. The impersonated user gets ``system:authenticated`` (a service
 account also its ``system:serviceaccounts`` groups when no group is
 given); the headers are removed before the request goes on.
@@ -51,8 +52,18 @@ class ImpersonationRequest:
     extra: dict[str, list[str]] = field(default_factory=dict)
 
     @property
+    def user(self) -> str:
+        """The user asked for: the first ``Impersonate-User`` value ("" = none)."""
+        return self.users[0] if self.users else ""
+
+    @property
+    def others(self) -> bool:
+        """Whether groups, a uid or extra are asked for."""
+        return bool(self.groups or self.uids or self.extra)
+
+    @property
     def empty(self) -> bool:
-        return not (self.users or self.groups or self.uids or self.extra)
+        return not (self.users or self.others)
 
 
 def read_headers(raw: list[tuple[bytes, bytes]]) -> ImpersonationRequest:

@@ -89,7 +89,10 @@ class Impersonate:
         wanted = read_headers(request.scope["headers"])
         if wanted.empty:
             return await next_handler(request)
-        if not wanted.users:
+        if not wanted.user:
+            if not wanted.others:  # an empty Impersonate-User asks for nothing
+                request.drop_headers(HEADER_PREFIX)
+                return await next_handler(request)
             raise BadRequest(
                 "requested impersonation of groups, uid or extra without impersonating a user"
             )
