@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import (
-    api_bench,
-    authz_bench,
-    kube_bench,
-    startup_bench,
-    storage_bench,
-    workloads_bench,
-)
+from bench import api_bench, authz_bench, kube_bench, startup_bench, storage_bench, workloads_bench
 from bench.report import Run
 
 SUITES = {
