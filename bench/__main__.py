@@ -7,6 +7,7 @@ import sys
 from bench import (
     api_bench,
     audit_bench,
+    authz_bench,
     identity_bench,
     kube_bench,
     kubectl_apply_bench,
@@ -25,6 +26,7 @@ SUITES = {
     "secrets-audit": audit_bench.run,
     "kubectl-apply": kubectl_apply_bench.run,
     "identity": identity_bench.run,
+    "authz": authz_bench.run,
 }
 
 

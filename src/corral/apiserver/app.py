@@ -1,8 +1,8 @@
 """The HTTPS application: every API request Corral serves enters here.
 
 It is plain ASGI. A request is routed, then passes the filters of
-`https_filters` (authentication now; impersonation, authorization and
-admission slot in after it, in that order, as DESIGN §3 describes) and ends
+`https_filters` (authentication, impersonation, authorization, as DESIGN
+§3 describes; admission runs in the store) and ends
 in its route's handler. Routes: the health endpoints and ``/version``
 (public), ``/metrics``, the Kubernetes API under ``/api`` and ``/apis``
 (`KubeAPI`, when given) and its OpenAPI documents under ``/openapi``;
@@ -25,26 +25,45 @@ from collections.abc import Iterable, Sequence
 
 from corral.apiserver.api import KubeAPI
 from corral.apiserver.asgi import Receive, Scope, Send, serve_lifespan
+from corral.apiserver.authorizer import AllowAll
 from corral.apiserver.handling import answer
 from corral.apiserver.health import HealthChecks, health_routes
 from corral.apiserver.inflight import InFlightLimit
 from corral.apiserver.metrics import HTTPMetrics
 from corral.apiserver.openapi_routes import OpenAPIRoutes
-from corral.apiserver.pipeline import Authenticate, Filter, Route, Router, SessionGuard, chain
+from corral.apiserver.pipeline import (
+    Authenticate,
+    Authorize,
+    Filter,
+    Impersonate,
+    Route,
+    Router,
+    SessionGuard,
+    chain,
+)
 from corral.apiserver.websocket import serve_websocket, watches_only
 from corral.machinery.authn import Authenticator
+from corral.machinery.authz import Authorizer
 
 
 def https_filters(
     authenticator: Authenticator,
+    authorizer: Authorizer | None = None,
     after_authentication: Sequence[Filter] = (),
     origins: Iterable[str] = (),
 ) -> list[Filter]:
-    """The filters every HTTPS request passes, in order."""
+    """The filters every HTTPS request passes, in order (no ``authorizer``: allow all).
+
+    ``after_authentication`` (the forced password change) sees the user who
+    authenticated, before impersonation replaces it.
+    """
+    authorizer = authorizer if authorizer is not None else AllowAll()
     return [
         Authenticate(authenticator),
         SessionGuard(frozenset(origins)),
         *after_authentication,
+        Impersonate(authorizer),
+        Authorize(authorizer),
         InFlightLimit(),
     ]
 
@@ -56,6 +75,7 @@ class APIServerApp:
         self,
         *,
         authenticator: Authenticator,
+        authorizer: Authorizer | None = None,
         health: HealthChecks,
         metrics: HTTPMetrics,
         api: KubeAPI | None = None,
@@ -77,7 +97,7 @@ class APIServerApp:
         if openapi is not None:
             routes.append(Route("openapi", "/openapi", openapi.handle, subpaths=True))
         self._router = Router(routes)
-        pipeline = https_filters(authenticator, filters, origins)
+        pipeline = https_filters(authenticator, authorizer, filters, origins)
         if audit is not None:  # outermost: it records refusals too
             pipeline.insert(0, audit)
         self._handler = chain(pipeline, self._router.dispatch)

@@ -72,6 +72,8 @@ from corral.auth import (
     ServiceAccountTokens,
     ensure_admin_credentials,
 )
+from corral.auth.rbac import CONTROLLER_MANAGER_USER
+from corral.cli.authorization import install_rbac
 from corral.cli.errors import StartupError
 from corral.cli.settings import ServerSettings
 from corral.client import Client, ClientError
@@ -255,6 +257,7 @@ async def build_components(
         event_ttl=settings.event_ttl,
         service_ranges=ServiceRanges(settings.service_cidr, settings.node_port_range),
     )
+    authorizer = await install_rbac(kube, health)  # RBAC: policy, index, escalation checks
     loopback = LoopbackAuthenticator()
     sa_tokens = ServiceAccountTokens(sa_key)  # serviceaccounts/token, the tokens controller
     set_token_issuer(kube.api.parts, sa_tokens)
@@ -268,6 +271,7 @@ async def build_components(
         authenticators.append(identity.authenticator)
     https_app = APIServerApp(
         authenticator=UnionAuthenticator(*authenticators),
+        authorizer=authorizer,
         health=health,
         metrics=metrics,
         api=kube.api,
@@ -290,8 +294,8 @@ async def build_components(
 
     duration, renew, retry = settings.lease_timings
     controllers = ControllerManager(
-        # Until RBAC exists (the identity issue), the controller manager is a master.
-        client_for("system:kube-controller-manager", (MASTERS_GROUP,)),
+        # Least privilege: the ClusterRole system:kube-controller-manager (auth.rbac.bootstrap).
+        client_for(CONTROLLER_MANAGER_USER),
         options=KubeOptions(
             node_monitor_grace_period=settings.node_monitor_grace_period,
             ca_pem=tls.ca_pem,
