@@ -134,7 +134,7 @@ def test_login_kubeconfig_user_admin_and_logout(
     disabled = corral(tmp_path, "user", "disable", "alice")
     assert disabled.returncode == 0, disabled.stderr
 
-    def refused() -> bool:
+    def refused() -> str:
         result = subprocess.run(
             [KUBECTL, "--kubeconfig", str(kubeconfig), "get", "namespaces"],
             capture_output=True,
@@ -142,9 +142,9 @@ def test_login_kubeconfig_user_admin_and_logout(
             env=kubectl_env(tmp_path),
             timeout=60,
         )
-        return result.returncode != 0
+        return result.stderr
 
-    assert refused()
+    assert "You must be logged in to the server" in refused()
 
 
 def test_forced_change_refused_without_a_terminal(

@@ -31,6 +31,21 @@ def alice(server: CorralServer) -> str:
             json={"username": "alice", "password": PASSWORD, "mustChangePassword": False},
         )
         assert made.status_code == 201, made.text
+        bound = http.post(
+            "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+            json={
+                "metadata": {"name": "alice-view"},
+                "roleRef": {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "ClusterRole",
+                    "name": "view",
+                },
+                "subjects": [
+                    {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice"}
+                ],
+            },
+        )
+        assert bound.status_code == 201, bound.text
     return "alice"
 
 

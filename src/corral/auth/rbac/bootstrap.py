@@ -12,6 +12,11 @@ bootstrappolicy``), created at start when absent and reconciled when present:
   (discovery and OpenAPI paths), both bound to ``system:authenticated``;
   ``system:public-info-viewer`` (health and version), bound to
   ``system:authenticated`` and ``system:unauthenticated``;
+- ``corral:user-base`` (Rancher's "user-base"): the self-service identity
+  paths ``/v3/users`` and ``/v3/tokens`` (own password, own tokens,
+  logout), bound to ``system:authenticated``; the endpoints then ask RBAC
+  themselves for what only an admin may do (create a user, reset a
+  password);
 - Corral's own components: ``system:kube-controller-manager`` (the
   controller manager and its scheduler, user ``system:kube-controller-
   manager``) and ``system:node`` (group ``system:nodes``: the simulated
@@ -40,6 +45,10 @@ NODES_GROUP = "system:nodes"
 Obj = dict[str, Any]
 RW = ["create", "delete", "deletecollection", "patch", "update"]
 READ = ["get", "list", "watch"]
+
+
+#: Every signed-in user's own identity paths (see the module docstring).
+USER_BASE = "corral:user-base"
 
 
 def _rule(groups: list[str], resources: list[str], verbs: list[str]) -> Obj:
@@ -319,6 +328,10 @@ def default_policy() -> list[tuple[str, Obj]]:
             ],
         ),
         cluster_role("system:public-info-viewer", [_urls(health, ["get"])]),
+        cluster_role(
+            USER_BASE,
+            [_urls(["/v3/users", "/v3/users/*", "/v3/tokens", "/v3/tokens/*"], ["*"])],
+        ),
         cluster_role(CONTROLLER_MANAGER_USER, _controller_manager_rules()),
         cluster_role("system:node", _node_rules()),
     ]
@@ -335,6 +348,7 @@ def default_policy() -> list[tuple[str, Obj]]:
             "system:public-info-viewer",
             [("Group", "system:authenticated"), ("Group", "system:unauthenticated")],
         ),
+        cluster_role_binding(USER_BASE, USER_BASE, [("Group", "system:authenticated")]),
         cluster_role_binding(
             CONTROLLER_MANAGER_USER, CONTROLLER_MANAGER_USER, [("User", CONTROLLER_MANAGER_USER)]
         ),
