@@ -1,0 +1,263 @@
+"""managedFields entries, and how a write changes who owns what.
+
+An entry is ``{manager, operation, apiVersion, time, fieldsType: FieldsV1,
+fieldsV1, subresource}``. Entries are told apart as Kubernetes does: by
+manager, operation and subresource, and for ``Update`` also by apiVersion
+(an applier keeps one entry whatever version it applies with).
+
+What it decides, as structured-merge-diff's ``Updater`` does:
+
+- **Update** (create, PUT, every non-apply patch, ``/status``, ``/scale``):
+  the writer's entry gains the fields the write added or modified (and
+  loses the removed ones); every other entry loses the fields the write
+  added, modified or removed. The entry's time moves only when it gained
+  something. Entries left empty are dropped.
+- **Apply**: the applier's entry becomes exactly the fields of its
+  configuration. Fields it owned before and no longer applies are removed
+  from the object unless another entry owns them. A field the configuration
+  changes that another entry owns is a conflict (409), unless ``force``,
+  which moves the field to the applier.
+- Server-owned metadata (name, namespace, uid, resourceVersion, generation,
+  creationTimestamp, managedFields, ``apiVersion``/``kind``) is never owned;
+  nor is ``status`` through the main resource of a kind with a status
+  subresource, nor anything but ``status`` through ``/status``.
+- A write whose body sets ``metadata.managedFields`` to ``[]`` or ``[{}]``
+  resets them: the object is stored without any. A body that leaves them out
+  keeps the stored ones.
+- Entries are sorted as Kubernetes sorts them: Apply before Update, then by
+  time, manager, apiVersion, subresource.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from corral.machinery.managedfields.errors import ApplyConflicts, Conflict
+from corral.machinery.managedfields.fieldset import (
+    FieldSet,
+    all_members,
+    difference,
+    field_key,
+    intersection,
+    paths,
+    recursive_difference,
+    render_path,
+    sort_set,
+    union,
+    valid_set,
+)
+from corral.machinery.managedfields.types import FieldType
+from corral.machinery.managedfields.walk import (
+    compare,
+    config_fields,
+    drop_nulls,
+    merge,
+    remove_items,
+)
+
+APPLY, UPDATE = "Apply", "Update"
+
+_META_IGNORED = (
+    "name",
+    "namespace",
+    "creationTimestamp",
+    "selfLink",
+    "uid",
+    "clusterName",
+    "generation",
+    "managedFields",
+    "resourceVersion",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+)
+_ALWAYS_IGNORED: FieldSet = {
+    "f:apiVersion": {},
+    "f:kind": {},
+    "f:metadata": {field_key(name): {} for name in _META_IGNORED},
+}
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    manager: str
+    operation: str
+    api_version: str
+    time: str
+    fields: FieldSet
+    subresource: str = ""
+
+    @property
+    def identity(self) -> tuple[str, str, str, str]:
+        version = self.api_version if self.operation == UPDATE else ""
+        return (self.manager, self.operation, version, self.subresource)
+
+    def printed(self) -> str:
+        """The manager as conflict messages print it."""
+        text = f'"{self.manager}"'
+        if self.subresource:
+            text += f' with subresource "{self.subresource}"'
+        if self.operation == UPDATE:
+            text += f" using {self.api_version}"
+        return text
+
+    def encode(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "manager": self.manager,
+            "operation": self.operation,
+            "apiVersion": self.api_version,
+        }
+        if self.time:
+            out["time"] = self.time
+        out["fieldsType"] = "FieldsV1"
+        out["fieldsV1"] = self.fields
+        if self.subresource:
+            out["subresource"] = self.subresource
+        return out
+
+
+def is_reset(value: Any) -> bool:
+    """True if a request's ``metadata.managedFields`` asks to clear them."""
+    return isinstance(value, list) and (value == [] or value == [{}])
+
+
+def decode_entries(value: Any) -> list[Entry]:
+    """The entries of a stored ``metadata.managedFields`` (malformed ones are skipped)."""
+    out: list[Entry] = []
+    if not isinstance(value, list):
+        return out
+    for raw in value:
+        if not isinstance(raw, dict):
+            continue
+        fields = raw.get("fieldsV1", {})
+        operation = raw.get("operation")
+        if operation not in (APPLY, UPDATE) or not valid_set(fields):
+            continue
+        out.append(
+            Entry(
+                manager=str(raw.get("manager", "")),
+                operation=operation,
+                api_version=str(raw.get("apiVersion", "")),
+                time=str(raw.get("time", "")),
+                fields=fields,
+                subresource=str(raw.get("subresource", "")),
+            )
+        )
+    return out
+
+
+def encode_entries(entries: list[Entry]) -> list[dict[str, Any]]:
+    ordered = sorted(
+        entries,
+        key=lambda e: (e.operation, e.time, e.manager, e.api_version, e.subresource),
+    )
+    return [e.encode() for e in ordered if e.fields]
+
+
+def ignored_fields(has_status_subresource: bool, subresource: str, obj: dict[str, Any]) -> FieldSet:
+    """The paths no manager owns for a write through ``subresource``."""
+    if subresource == "status":
+        others: FieldSet = {field_key(k): {} for k in obj if k not in ("status", "metadata")}
+        return union(_ALWAYS_IGNORED, others)
+    if has_status_subresource:
+        return union(_ALWAYS_IGNORED, {"f:status": {}})
+    return _ALWAYS_IGNORED
+
+
+@dataclass(frozen=True, slots=True)
+class Writer:
+    """Who writes: the manager name, the version and subresource it writes through."""
+
+    manager: str
+    api_version: str
+    subresource: str = ""
+    has_status_subresource: bool = False
+
+
+def track_update(
+    t: FieldType,
+    old: dict[str, Any] | None,
+    new: dict[str, Any],
+    writer: Writer,
+    entries: list[Entry],
+) -> list[Entry]:
+    """The entries after ``writer`` turned ``old`` (None: nothing, a create) into ``new``."""
+    changes = compare(t, old or {}, new)
+    ignored = ignored_fields(writer.has_status_subresource, writer.subresource, new)
+    changed = recursive_difference(changes.changed, ignored)
+    removed = changes.removed
+    if not changed and not removed:
+        return entries
+    mine = Entry(writer.manager, UPDATE, writer.api_version, "", {}, writer.subresource)
+    out: list[Entry] = []
+    previous: Entry | None = None
+    for entry in entries:
+        if entry.identity == mine.identity:
+            previous = entry
+            continue
+        kept = difference(difference(entry.fields, changed), removed)
+        if kept is not entry.fields:
+            entry = replace(entry, fields=kept)
+        if entry.fields:
+            out.append(entry)
+    base = difference(previous.fields, removed) if previous is not None else {}
+    if changed:
+        out.append(replace(mine, fields=sort_set(union(base, changed)), time=now_rfc3339()))
+    elif previous is not None and base:
+        out.append(replace(previous, fields=base))
+    return out
+
+
+def apply_config(
+    t: FieldType,
+    live: dict[str, Any] | None,
+    config: dict[str, Any],
+    writer: Writer,
+    entries: list[Entry],
+    *,
+    force: bool,
+) -> tuple[dict[str, Any], list[Entry]]:
+    """The object and entries after ``writer`` applied ``config`` to ``live``.
+
+    Raises `UndeclaredField` for a field the schema lacks and `ApplyConflicts`
+    when, without ``force``, the change touches fields other entries own.
+    """
+    ignored = ignored_fields(writer.has_status_subresource, writer.subresource, config)
+    applied = recursive_difference(config_fields(t, config), ignored)
+    mine = Entry(writer.manager, APPLY, writer.api_version, "", applied, writer.subresource)
+    previous = next((e for e in entries if e.identity == mine.identity), None)
+    others: list[Entry] = [e for e in entries if e.identity != mine.identity]
+    base = live or {}
+    merged = merge(t, base, config)
+    if previous is not None and previous.fields:
+        owned: FieldSet = all_members(applied)
+        for entry in others:
+            owned = union(owned, all_members(entry.fields))
+        remove = difference(all_members(previous.fields), owned)
+        merged = remove_items(t, merged, remove)
+    merged = drop_nulls(merged)
+    changes = compare(t, base, merged)
+    changed = changes.changed
+    conflicts: list[Conflict] = []
+    out: list[Entry] = []
+    for entry in others:
+        clash = intersection(entry.fields, changed)
+        if clash and not force:
+            conflicts.extend(Conflict(entry.printed(), render_path(p)) for p in paths(clash))
+            continue
+        kept = difference(difference(entry.fields, clash), changes.removed)
+        if kept:
+            out.append(entry if kept is entry.fields else replace(entry, fields=kept))
+    if conflicts:
+        raise ApplyConflicts(sorted(conflicts, key=lambda c: (c.manager, c.path)))
+    if applied:
+        time = now_rfc3339()
+        if previous is not None and previous.fields == applied and merged == base:
+            time = previous.time
+        out.append(replace(mine, fields=sort_set(applied), time=time))
+    return merged, out

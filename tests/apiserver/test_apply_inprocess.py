@@ -1,0 +1,205 @@
+"""Server-side apply and managedFields through the API (in-process, memory backend)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from inprocess import InProcessAPI, inprocess_api
+
+DEPLOYMENTS = "/apis/apps/v1/namespaces/default/deployments"
+CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
+APPLY = {"Content-Type": "application/apply-patch+yaml"}
+MERGE = {"Content-Type": "application/merge-patch+json"}
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[InProcessAPI]:
+    async with inprocess_api() as api:
+        yield api
+
+
+def deployment(replicas: int = 2, image: str = "nginx:1.27", **extra: Any) -> dict[str, Any]:
+    labels = {"app": "web"}
+    container: dict[str, Any] = {"name": "web", "image": image, **extra}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
+        },
+    }
+
+
+async def apply(
+    api: InProcessAPI, url: str, body: dict[str, Any], manager: str = "ci", **params: str
+) -> httpx.Response:
+    query = {"fieldManager": manager, **params}
+    return await api.http.patch(url, json=body, headers=APPLY, params=query)
+
+
+def entries(obj: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(e["manager"], e["operation"]): e for e in obj["metadata"]["managedFields"]}
+
+
+async def test_apply_creates_then_updates_and_records_the_applier(api: InProcessAPI) -> None:
+    created = await apply(api, f"{DEPLOYMENTS}/web", deployment())
+    assert created.status_code == 201, created.text
+    obj = created.json()
+    assert obj["spec"]["replicas"] == 2
+    [entry] = obj["metadata"]["managedFields"]
+    assert entry["manager"] == "ci" and entry["operation"] == "Apply"
+    assert entry["apiVersion"] == "apps/v1" and entry["fieldsType"] == "FieldsV1"
+    fields = entry["fieldsV1"]
+    assert fields["f:spec"]["f:replicas"] == {}
+    assert fields["f:spec"]["f:selector"] == {}  # LabelSelector is an atomic map
+    container = fields["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"web"}']
+    assert container == {".": {}, "f:image": {}, "f:name": {}}
+    # Defaults are not the applier's.
+    assert "f:strategy" not in fields["f:spec"]
+
+    again = await apply(api, f"{DEPLOYMENTS}/web", deployment(replicas=3))
+    assert again.status_code == 200, again.text
+    assert again.json()["spec"]["replicas"] == 3
+
+
+async def test_apply_requires_a_field_manager(api: InProcessAPI) -> None:
+    refused = await api.http.patch(f"{DEPLOYMENTS}/web", json=deployment(), headers=APPLY)
+    assert refused.status_code == 422
+    status = refused.json()
+    assert status["message"] == (
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
+        "is required for apply patch"
+    )
+
+
+async def test_a_conflict_names_the_manager_and_field_and_force_takes_it(
+    api: InProcessAPI,
+) -> None:
+    await apply(api, f"{DEPLOYMENTS}/web", deployment())
+    scaled = await api.http.patch(
+        f"{DEPLOYMENTS}/web",
+        json={"spec": {"replicas": 5}},
+        headers=MERGE,
+        params={"fieldManager": "kubectl-edit"},
+    )
+    assert scaled.status_code == 200, scaled.text
+    owners = entries(scaled.json())
+    assert owners[("kubectl-edit", "Update")]["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
+    assert "f:replicas" not in owners[("ci", "Apply")]["fieldsV1"]["f:spec"]
+
+    conflict = await apply(api, f"{DEPLOYMENTS}/web", deployment(replicas=2))
+    assert conflict.status_code == 409
+    status = conflict.json()
+    assert status["reason"] == "Conflict"
+    assert status["message"] == (
+        'Apply failed with 1 conflict: conflict with "kubectl-edit" using apps/v1: .spec.replicas'
+    )
+    assert status["details"]["causes"] == [
+        {
+            "reason": "FieldManagerConflict",
+            "message": 'conflict with "kubectl-edit" using apps/v1',
+            "field": ".spec.replicas",
+        }
+    ]
+
+    forced = await apply(api, f"{DEPLOYMENTS}/web", deployment(replicas=2), force="true")
+    assert forced.status_code == 200, forced.text
+    assert forced.json()["spec"]["replicas"] == 2
+    owners = entries(forced.json())
+    assert ("kubectl-edit", "Update") not in owners
+    assert "f:replicas" in owners[("ci", "Apply")]["fieldsV1"]["f:spec"]
+
+
+async def test_applying_the_same_value_shares_a_field(api: InProcessAPI) -> None:
+    await apply(api, f"{DEPLOYMENTS}/web", deployment())
+    shared = await apply(api, f"{DEPLOYMENTS}/web", deployment(), manager="other")
+    assert shared.status_code == 200, shared.text
+    owners = entries(shared.json())
+    assert "f:replicas" in owners[("ci", "Apply")]["fieldsV1"]["f:spec"]
+    assert "f:replicas" in owners[("other", "Apply")]["fieldsV1"]["f:spec"]
+    changed = await apply(api, f"{DEPLOYMENTS}/web", deployment(replicas=4), manager="other")
+    assert changed.status_code == 409
+    assert 'conflict with "ci"' in changed.json()["message"]
+
+
+async def test_a_field_dropped_from_the_configuration_is_removed_unless_owned(
+    api: InProcessAPI,
+) -> None:
+    cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c", "labels": {"a": "1", "b": "2"}},
+        "data": {"x": "1", "y": "2"},
+    }
+    assert (await apply(api, f"{CONFIGMAPS}/c", cm)).status_code == 201
+    # Someone else takes data.y (by changing it).
+    edited = await api.http.patch(
+        f"{CONFIGMAPS}/c",
+        json={"data": {"y": "3"}},
+        headers=MERGE,
+        params={"fieldManager": "editor"},
+    )
+    assert edited.status_code == 200
+    smaller = {**cm, "metadata": {"name": "c", "labels": {"a": "1"}}, "data": {"x": "1"}}
+    done = await apply(api, f"{CONFIGMAPS}/c", smaller)
+    assert done.status_code == 200, done.text
+    obj = done.json()
+    assert obj["metadata"]["labels"] == {"a": "1"}  # b: only the applier had it
+    assert obj["data"] == {"x": "1", "y": "3"}  # y: the editor owns it, it stays
+    owners = entries(obj)
+    assert owners[("ci", "Apply")]["fieldsV1"] == {
+        "f:data": {"f:x": {}},
+        "f:metadata": {"f:labels": {"f:a": {}}},
+    }
+    assert owners[("editor", "Update")]["fieldsV1"] == {"f:data": {"f:y": {}}}
+
+
+async def test_every_write_records_its_manager(api: InProcessAPI) -> None:
+    cm = {"metadata": {"name": "m", "labels": {"a": "1"}}, "data": {"k": "v"}}
+    created = await api.http.post(CONFIGMAPS, json=cm, headers={"User-Agent": "tool/1.0 (x)"})
+    assert created.status_code == 201
+    [entry] = created.json()["metadata"]["managedFields"]
+    assert entry["manager"] == "tool" and entry["operation"] == "Update"
+    assert entry["time"].endswith("Z") and len(entry["time"]) == 20
+    assert entry["fieldsV1"] == {
+        "f:data": {".": {}, "f:k": {}},
+        "f:metadata": {"f:labels": {".": {}, "f:a": {}}},
+    }
+    body = created.json()
+    body["data"] = {"k": "v", "z": "new"}
+    del body["metadata"]["managedFields"]  # a client unaware of them keeps them
+    put = await api.http.put(f"{CONFIGMAPS}/m", json=body, params={"fieldManager": "putter"})
+    owners = entries(put.json())
+    assert owners[("putter", "Update")]["fieldsV1"] == {"f:data": {"f:z": {}}}
+    assert owners[("tool", "Update")]["fieldsV1"]["f:data"] == {".": {}, "f:k": {}}
+
+    reset = await api.http.patch(
+        f"{CONFIGMAPS}/m", json={"metadata": {"managedFields": []}}, headers=MERGE
+    )
+    assert reset.status_code == 200
+    assert "managedFields" not in reset.json()["metadata"]
+
+
+async def test_unknown_fields_in_a_configuration_are_refused(api: InProcessAPI) -> None:
+    body = deployment()
+    body["spec"]["bogus"] = 1
+    refused = await apply(api, f"{DEPLOYMENTS}/web", body)
+    assert refused.status_code == 400
+    assert refused.json()["message"] == (
+        "failed to create typed patch object (default/web; apps/v1, Kind=Deployment): "
+        ".spec.bogus: field not declared in schema"
+    )
+
+
+async def test_dry_run_apply_stores_nothing(api: InProcessAPI) -> None:
+    done = await apply(api, f"{DEPLOYMENTS}/web", deployment(), dryRun="All")
+    assert done.status_code == 201, done.text
+    assert done.json()["metadata"]["managedFields"][0]["manager"] == "ci"
+    assert (await api.http.get(f"{DEPLOYMENTS}/web")).status_code == 404
