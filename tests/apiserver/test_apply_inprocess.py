@@ -54,8 +54,10 @@ async def test_apply_creates_then_updates_and_records_the_applier(api: InProcess
     obj = created.json()
     assert obj["spec"]["replicas"] == 2
     [entry] = obj["metadata"]["managedFields"]
-    assert entry["manager"] == "ci" and entry["operation"] == "Apply"
-    assert entry["apiVersion"] == "apps/v1" and entry["fieldsType"] == "FieldsV1"
+    assert entry["manager"] == "ci"
+    assert entry["operation"] == "Apply"
+    assert entry["apiVersion"] == "apps/v1"
+    assert entry["fieldsType"] == "FieldsV1"
     fields = entry["fieldsV1"]
     assert fields["f:spec"]["f:replicas"] == {}
     assert fields["f:spec"]["f:selector"] == {}  # LabelSelector is an atomic map
@@ -166,8 +168,10 @@ async def test_every_write_records_its_manager(api: InProcessAPI) -> None:
     created = await api.http.post(CONFIGMAPS, json=cm, headers={"User-Agent": "tool/1.0 (x)"})
     assert created.status_code == 201
     [entry] = created.json()["metadata"]["managedFields"]
-    assert entry["manager"] == "tool" and entry["operation"] == "Update"
-    assert entry["time"].endswith("Z") and len(entry["time"]) == 20
+    assert entry["manager"] == "tool"
+    assert entry["operation"] == "Update"
+    assert entry["time"].endswith("Z")
+    assert len(entry["time"]) == 20
     assert entry["fieldsV1"] == {
         "f:data": {".": {}, "f:k": {}},
         "f:metadata": {"f:labels": {".": {}, "f:a": {}}},
