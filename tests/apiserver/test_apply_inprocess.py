@@ -207,3 +207,135 @@ async def test_dry_run_apply_stores_nothing(api: InProcessAPI) -> None:
     assert done.status_code == 201, done.text
     assert done.json()["metadata"]["managedFields"][0]["manager"] == "ci"
     assert (await api.http.get(f"{DEPLOYMENTS}/web")).status_code == 404
+
+
+CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+GADGETS = "/apis/example.com/v1/namespaces/default/gadgets"
+
+GADGET_CRD: dict[str, Any] = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "gadgets.example.com"},
+    "spec": {
+        "group": "example.com",
+        "scope": "Namespaced",
+        "names": {"plural": "gadgets", "kind": "Gadget"},
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "subresources": {"status": {}},
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "spec": {
+                                "type": "object",
+                                "properties": {
+                                    "tags": {
+                                        "type": "array",
+                                        "items": {"type": "string"},
+                                        "x-kubernetes-list-type": "set",
+                                    },
+                                    "ports": {
+                                        "type": "array",
+                                        "x-kubernetes-list-type": "map",
+                                        "x-kubernetes-list-map-keys": ["name"],
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["name"],
+                                            "properties": {
+                                                "name": {"type": "string"},
+                                                "port": {"type": "integer"},
+                                            },
+                                        },
+                                    },
+                                    "args": {"type": "array", "items": {"type": "string"}},
+                                    "selector": {
+                                        "type": "object",
+                                        "x-kubernetes-map-type": "atomic",
+                                        "additionalProperties": {"type": "string"},
+                                    },
+                                    "extra": {
+                                        "type": "object",
+                                        "x-kubernetes-preserve-unknown-fields": True,
+                                    },
+                                },
+                            },
+                            "status": {
+                                "type": "object",
+                                "properties": {"phase": {"type": "string"}},
+                            },
+                        },
+                    }
+                },
+            }
+        ],
+    },
+}
+
+
+def gadget(**spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "example.com/v1",
+        "kind": "Gadget",
+        "metadata": {"name": "g"},
+        "spec": spec,
+    }
+
+
+async def test_custom_resources_merge_by_their_schema(api: InProcessAPI) -> None:
+    assert (await api.http.post(CRDS, json=GADGET_CRD)).status_code == 201
+    first = gadget(
+        tags=["a"],
+        ports=[{"name": "http", "port": 80}],
+        args=["x"],
+        selector={"k": "v"},
+        extra={"deep": {"x": 1}},
+    )
+    created = await apply(api, f"{GADGETS}/g", first, manager="one")
+    assert created.status_code == 201, created.text
+    fields = created.json()["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]
+    assert fields["f:tags"] == {'v:"a"': {}}
+    assert fields["f:ports"] == {'k:{"name":"http"}': {".": {}, "f:name": {}, "f:port": {}}}
+    assert fields["f:args"] == {}  # no list type: atomic
+    assert fields["f:selector"] == {}  # atomic map
+    assert fields["f:extra"] == {}  # unschematized: atomic
+
+    second = gadget(
+        tags=["b"],
+        ports=[{"name": "https", "port": 443}],
+        args=["y"],
+        selector={"other": "1"},
+    )
+    merged = await apply(api, f"{GADGETS}/g", second, manager="two")
+    assert merged.status_code == 409  # args and selector are atomic: "one" owns them
+    causes = {c["field"] for c in merged.json()["details"]["causes"]}
+    assert causes == {".spec.args", ".spec.selector"}
+
+    forced = await apply(api, f"{GADGETS}/g", second, manager="two", force="true")
+    assert forced.status_code == 200, forced.text
+    spec = forced.json()["spec"]
+    assert spec["tags"] == ["a", "b"]  # sets and map lists merge item by item
+    assert spec["ports"] == [{"name": "http", "port": 80}, {"name": "https", "port": 443}]
+    assert spec["args"] == ["y"]
+    assert spec["selector"] == {"other": "1"}
+
+
+async def test_apply_to_the_status_subresource(api: InProcessAPI) -> None:
+    assert (await api.http.post(CRDS, json=GADGET_CRD)).status_code == 201
+    assert (await apply(api, f"{GADGETS}/g", gadget(tags=["a"]))).status_code == 201
+    missing = await apply(api, f"{GADGETS}/nope/status", {**gadget(), "metadata": {"name": "nope"}})
+    assert missing.status_code == 404
+    body = {**gadget(), "status": {"phase": "Ready"}}
+    del body["spec"]
+    done = await apply(api, f"{GADGETS}/g/status", body, manager="controller")
+    assert done.status_code == 200, done.text
+    obj = done.json()
+    assert obj["status"] == {"phase": "Ready"}
+    assert obj["spec"] == {"tags": ["a"]}
+    owners = entries(obj)
+    status_entry = owners[("controller", "Apply")]
+    assert status_entry["subresource"] == "status"
+    assert status_entry["fieldsV1"] == {"f:status": {"f:phase": {}}}
