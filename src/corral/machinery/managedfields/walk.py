@@ -25,6 +25,7 @@ from corral.machinery.managedfields.fieldset import (
     field_key,
     is_member,
     item_key,
+    render_path,
     union,
     value_key,
     with_member,
@@ -98,7 +99,7 @@ def _fields(t: FieldType, value: Any, at: str) -> Node | None:
         key = list_item_key(t, item)
         if key is None:
             continue
-        out[key] = with_member(_fields(elem, item, f"{at}[{key[2:]}]"))
+        out[key] = with_member(_fields(elem, item, at + render_path((key,))))
     return out or None
 
 
