@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from corral.machinery.managedfields.fieldset import (
     all_members,
     difference,
@@ -16,8 +18,8 @@ from corral.machinery.managedfields.fieldset import (
     value_key,
 )
 
-LABELS = {"f:metadata": {"f:labels": {".": {}, "f:app": {}}}}
-REPLICAS = {"f:spec": {"f:replicas": {}}}
+LABELS: dict[str, Any] = {"f:metadata": {"f:labels": {".": {}, "f:app": {}}}}
+REPLICAS: dict[str, Any] = {"f:spec": {"f:replicas": {}}}
 
 
 def test_keys_are_encoded_as_kubernetes_does() -> None:
@@ -29,8 +31,8 @@ def test_keys_are_encoded_as_kubernetes_does() -> None:
 
 
 def test_union_marks_a_node_member_and_parent() -> None:
-    a = {"f:metadata": {"f:labels": {}}}
-    b = {"f:metadata": {"f:labels": {"f:app": {}}}}
+    a: dict[str, Any] = {"f:metadata": {"f:labels": {}}}
+    b: dict[str, Any] = {"f:metadata": {"f:labels": {"f:app": {}}}}
     assert union(a, b) == LABELS
     assert union(LABELS, REPLICAS) == {**LABELS, **REPLICAS}
     assert union({}, REPLICAS) is REPLICAS

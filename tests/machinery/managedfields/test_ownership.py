@@ -135,7 +135,7 @@ def test_several_conflicts_are_listed_by_manager() -> None:
 
 
 def test_apply_removes_what_it_no_longer_applies() -> None:
-    svc = {
+    svc: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": {"name": "s"},
