@@ -30,6 +30,7 @@ What it decides, as structured-merge-diff's ``Updater`` does:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -79,8 +80,16 @@ _ALWAYS_IGNORED: FieldSet = {
 }
 
 
+_clock: list[Any] = [0, ""]
+
+
 def now_rfc3339() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The time now, RFC 3339 to the second (formatted once per second)."""
+    second = int(time.time())
+    if _clock[0] != second:
+        _clock[0] = second
+        _clock[1] = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return str(_clock[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +168,30 @@ def encode_entries(entries: list[Entry]) -> list[dict[str, Any]]:
     return [e.encode() for e in ordered if e.fields]
 
 
+_META_IGNORED_SET = frozenset(_META_IGNORED)
+
+
+def owned_part(writer: Writer, obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` without what no manager owns (`ignored_fields`), as a shallow copy.
+
+    Cutting these before walking is what keeps a create's bookkeeping cheap.
+    """
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        if key in ("apiVersion", "kind"):
+            continue
+        if writer.subresource == "status" and key not in ("status", "metadata"):
+            continue
+        if key == "status" and writer.has_status_subresource and writer.subresource != "status":
+            continue
+        if key == "metadata" and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k not in _META_IGNORED_SET}
+            if not value:
+                continue
+        out[key] = value
+    return out
+
+
 def ignored_fields(has_status_subresource: bool, subresource: str, obj: dict[str, Any]) -> FieldSet:
     """The paths no manager owns for a write through ``subresource``."""
     if subresource == "status":
@@ -187,9 +220,9 @@ def track_update(
     entries: list[Entry],
 ) -> list[Entry]:
     """The entries after ``writer`` turned ``old`` (None: nothing, a create) into ``new``."""
-    changes = compare(t, old or {}, new)
-    ignored = ignored_fields(writer.has_status_subresource, writer.subresource, new)
-    changed = recursive_difference(changes.changed, ignored)
+    before = owned_part(writer, old) if old is not None else {}
+    changes = compare(t, before, owned_part(writer, new))
+    changed = changes.changed
     removed = changes.removed
     if not changed and not removed:
         return entries
@@ -207,7 +240,17 @@ def track_update(
             out.append(entry)
     base = difference(previous.fields, removed) if previous is not None else {}
     if changed:
-        out.append(replace(mine, fields=sort_set(union(base, changed)), time=now_rfc3339()))
+        fields = sort_set(union(base, changed))
+        out.append(
+            Entry(
+                writer.manager,
+                UPDATE,
+                writer.api_version,
+                now_rfc3339(),
+                fields,
+                writer.subresource,
+            )
+        )
     elif previous is not None and base:
         out.append(replace(previous, fields=base))
     return out
@@ -228,7 +271,7 @@ def apply_config(
     when, without ``force``, the change touches fields other entries own.
     """
     ignored = ignored_fields(writer.has_status_subresource, writer.subresource, config)
-    applied = recursive_difference(config_fields(t, config), ignored)
+    applied = recursive_difference(config_fields(t, owned_part(writer, config)), ignored)
     mine = Entry(writer.manager, APPLY, writer.api_version, "", applied, writer.subresource)
     previous = next((e for e in entries if e.identity == mine.identity), None)
     others: list[Entry] = [e for e in entries if e.identity != mine.identity]
