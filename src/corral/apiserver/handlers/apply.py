@@ -105,8 +105,8 @@ async def server_side_apply(v: Verb, raw: bytes) -> Response:
         if live is not None:
             meta = live.get("metadata") or {}
             entries = decode_entries(meta.get(MANAGED_FIELDS))
-            base = json_copy(live)
-            base["metadata"].pop(MANAGED_FIELDS, None)
+            base = live  # a private copy (mutate_object's)
+            base.setdefault("metadata", {}).pop(MANAGED_FIELDS, None)
             if not wants_rv:
                 base["metadata"].pop("resourceVersion", None)
         try:

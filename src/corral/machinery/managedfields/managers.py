@@ -40,10 +40,8 @@ from corral.machinery.managedfields.fieldset import (
     FieldSet,
     all_members,
     difference,
-    field_key,
     intersection,
     paths,
-    recursive_difference,
     render_path,
     sort_set,
     union,
@@ -60,25 +58,22 @@ from corral.machinery.managedfields.walk import (
 
 APPLY, UPDATE = "Apply", "Update"
 
-_META_IGNORED = (
-    "name",
-    "namespace",
-    "creationTimestamp",
-    "selfLink",
-    "uid",
-    "clusterName",
-    "generation",
-    "managedFields",
-    "resourceVersion",
-    "deletionTimestamp",
-    "deletionGracePeriodSeconds",
+#: Server-owned metadata no manager owns (Kubernetes' "stripMeta").
+_META_IGNORED = frozenset(
+    {
+        "name",
+        "namespace",
+        "creationTimestamp",
+        "selfLink",
+        "uid",
+        "clusterName",
+        "generation",
+        "managedFields",
+        "resourceVersion",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+    }
 )
-_ALWAYS_IGNORED: FieldSet = {
-    "f:apiVersion": {},
-    "f:kind": {},
-    "f:metadata": {field_key(name): {} for name in _META_IGNORED},
-}
-
 
 _clock: list[Any] = [0, ""]
 
@@ -168,11 +163,8 @@ def encode_entries(entries: list[Entry]) -> list[dict[str, Any]]:
     return [e.encode() for e in ordered if e.fields]
 
 
-_META_IGNORED_SET = frozenset(_META_IGNORED)
-
-
 def owned_part(writer: Writer, obj: dict[str, Any]) -> dict[str, Any]:
-    """``obj`` without what no manager owns (`ignored_fields`), as a shallow copy.
+    """``obj`` without what no manager owns, as a shallow copy.
 
     Cutting these before walking is what keeps a create's bookkeeping cheap.
     """
@@ -185,21 +177,11 @@ def owned_part(writer: Writer, obj: dict[str, Any]) -> dict[str, Any]:
         if key == "status" and writer.has_status_subresource and writer.subresource != "status":
             continue
         if key == "metadata" and isinstance(value, dict):
-            value = {k: v for k, v in value.items() if k not in _META_IGNORED_SET}
+            value = {k: v for k, v in value.items() if k not in _META_IGNORED}
             if not value:
                 continue
         out[key] = value
     return out
-
-
-def ignored_fields(has_status_subresource: bool, subresource: str, obj: dict[str, Any]) -> FieldSet:
-    """The paths no manager owns for a write through ``subresource``."""
-    if subresource == "status":
-        others: FieldSet = {field_key(k): {} for k in obj if k not in ("status", "metadata")}
-        return union(_ALWAYS_IGNORED, others)
-    if has_status_subresource:
-        return union(_ALWAYS_IGNORED, {"f:status": {}})
-    return _ALWAYS_IGNORED
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,8 +252,7 @@ def apply_config(
     Raises `UndeclaredField` for a field the schema lacks and `ApplyConflicts`
     when, without ``force``, the change touches fields other entries own.
     """
-    ignored = ignored_fields(writer.has_status_subresource, writer.subresource, config)
-    applied = recursive_difference(config_fields(t, owned_part(writer, config)), ignored)
+    applied = config_fields(t, owned_part(writer, config))
     mine = Entry(writer.manager, APPLY, writer.api_version, "", applied, writer.subresource)
     previous = next((e for e in entries if e.identity == mine.identity), None)
     others: list[Entry] = [e for e in entries if e.identity != mine.identity]
@@ -284,7 +265,7 @@ def apply_config(
         remove = difference(all_members(previous.fields), owned)
         merged = remove_items(t, merged, remove)
     merged = drop_nulls(merged)
-    changes = compare(t, base, merged)
+    changes = compare(t, owned_part(writer, base), owned_part(writer, merged))
     changed = changes.changed
     conflicts: list[Conflict] = []
     out: list[Entry] = []
