@@ -339,3 +339,69 @@ async def test_apply_to_the_status_subresource(api: InProcessAPI) -> None:
     status_entry = owners[("controller", "Apply")]
     assert status_entry["subresource"] == "status"
     assert status_entry["fieldsV1"] == {"f:status": {"f:phase": {}}}
+
+
+async def test_apply_options_are_checked_as_kubernetes_does(api: InProcessAPI) -> None:
+    created = await apply(api, f"{DEPLOYMENTS}/web", deployment())
+    forced_merge = await api.http.patch(
+        f"{DEPLOYMENTS}/web",
+        json={"spec": {"replicas": 1}},
+        headers=MERGE,
+        params={"force": "true"},
+    )
+    assert forced_merge.status_code == 422
+    assert (
+        "force: Forbidden: may not be specified for non-apply patch"
+        in (forced_merge.json()["message"])
+    )
+    stale = deployment(replicas=7)
+    stale["metadata"]["resourceVersion"] = "1"
+    refused = await apply(api, f"{DEPLOYMENTS}/web", stale)
+    assert refused.status_code == 409
+    assert "the object has been modified" in refused.json()["message"]
+    current = deployment(replicas=7)
+    current["metadata"]["resourceVersion"] = created.json()["metadata"]["resourceVersion"]
+    assert (await apply(api, f"{DEPLOYMENTS}/web", current)).status_code == 200
+    dry = await apply(api, f"{DEPLOYMENTS}/web", deployment(replicas=9), dryRun="All")
+    assert dry.status_code == 200
+    assert dry.json()["spec"]["replicas"] == 9
+    stored = (await api.http.get(f"{DEPLOYMENTS}/web")).json()
+    assert stored["spec"]["replicas"] == 7
+    yaml_body = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\ndata:\n  k: v\n"
+    from_yaml = await api.http.patch(
+        f"{CONFIGMAPS}/y", content=yaml_body, headers=APPLY, params={"fieldManager": "y"}
+    )
+    assert from_yaml.status_code == 201, from_yaml.text
+    assert from_yaml.json()["data"] == {"k": "v"}
+    no_kind = await api.http.patch(
+        f"{CONFIGMAPS}/y",
+        content="metadata: {name: y}\n",
+        headers=APPLY,
+        params={"fieldManager": "y"},
+    )
+    assert no_kind.status_code == 400
+
+
+async def test_status_and_scale_writes_are_recorded_with_their_subresource(
+    api: InProcessAPI,
+) -> None:
+    created = (await apply(api, f"{DEPLOYMENTS}/web", deployment())).json()
+    status = {**created, "status": {"replicas": 1, "observedGeneration": 1}}
+    put = await api.http.put(
+        f"{DEPLOYMENTS}/web/status", json=status, headers={"User-Agent": "controller/1"}
+    )
+    assert put.status_code == 200, put.text
+    scaled = await api.http.patch(
+        f"{DEPLOYMENTS}/web/scale",
+        json={"spec": {"replicas": 6}},
+        headers=MERGE,
+        params={"fieldManager": "scaler"},
+    )
+    assert scaled.status_code == 200, scaled.text
+    obj = (await api.http.get(f"{DEPLOYMENTS}/web")).json()
+    by_sub = {(e["manager"], e.get("subresource", "")): e for e in obj["metadata"]["managedFields"]}
+    assert by_sub[("controller", "status")]["fieldsV1"] == {
+        "f:status": {"f:observedGeneration": {}, "f:replicas": {}}
+    }
+    assert by_sub[("scaler", "scale")]["fieldsV1"] == {"f:spec": {"f:replicas": {}}}
+    assert "f:replicas" not in by_sub[("ci", "")]["fieldsV1"]["f:spec"]
