@@ -162,3 +162,19 @@ def test_an_undeclared_field_is_named() -> None:
     assert str(caught.value) == (
         '.spec.template.spec.containers[name="c"].imag: field not declared in schema'
     )
+
+
+def test_map_list_items_merge_in_the_configurations_order() -> None:
+    live = deployment()
+    live["spec"]["template"]["spec"]["containers"] = [
+        {"name": "a", "image": "1"},
+        {"name": "b", "image": "2"},
+    ]
+    config = deployment()
+    config["spec"]["template"]["spec"]["containers"] = [
+        {"name": "c", "image": "3"},
+        {"name": "a", "image": "1"},
+    ]
+    merged, _ = apply_config(DEPLOY, live, config, Writer("ci", "apps/v1"), [], force=False)
+    names = [c["name"] for c in merged["spec"]["template"]["spec"]["containers"]]
+    assert names == ["c", "a", "b"]

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from corral.machinery.managedfields.errors import UndeclaredField
@@ -270,27 +271,58 @@ def merge(t: FieldType, live: Any, config: Any) -> Any:
             out[name] = merge(ft, live.get(name, _MISSING), value)
         return out
     if t.kind == SET:
-        merged = list(live)
-        seen = {value_key(v) for v in live}
-        for value in config:
-            if value_key(value) not in seen:
-                merged.append(value)
-        return merged
-    elem = _elem(t)
-    live_index = _index(t, live)
-    config_index = _index(t, config)
-    result = []
-    for item in live:
-        key = list_item_key(t, item)
-        if key is not None and key in config_index:
-            result.append(merge(elem, item, config_index[key]))
-        else:
-            result.append(item)
-    for item in config:
-        key = list_item_key(t, item)
-        if key is None or key not in live_index:
-            result.append(item)
-    return result
+        return _merge_items(value_key, LEAF_TYPE, live, config)
+    return _merge_items(lambda item: list_item_key(t, item), _elem(t), live, config)
+
+
+def _merge_items(
+    key_of: Callable[[Any], str | None], elem: FieldType, live: list[Any], config: list[Any]
+) -> list[Any]:
+    """Items of both lists, merged by key, in structured-merge-diff's order.
+
+    Items only the live list has keep their places; the configuration's items
+    come in its order, a shared item where the configuration puts it among
+    the shared ones.
+    """
+    lefts = [(key_of(item), item) for item in live]
+    rights = [(key_of(item), item) for item in config]
+    left_items = {k: item for k, item in lefts if k is not None}
+    right_items = {k: item for k, item in rights if k is not None}
+    shared = [k for k, _ in rights if k in left_items]
+    next_shared = 0
+    taken: set[str | None] = set()
+    out: list[Any] = []
+    li = ri = 0
+    while li < len(lefts) or ri < len(rights):
+        if li < len(lefts) and ri < len(rights):
+            lk = lefts[li][0]
+            if lk is not None and lk == rights[ri][0]:
+                taken.add(lk)
+                out.append(merge(elem, left_items[lk], right_items[lk]))
+                li, ri = li + 1, ri + 1
+                next_shared += 1
+                continue
+            if lk in right_items and next_shared < len(shared) and shared[next_shared] != lk:
+                li += 1  # a shared item the configuration places later
+                continue
+        if li < len(lefts):
+            lk, item = lefts[li]
+            if lk is None or lk not in right_items:
+                out.append(item)
+                li += 1
+                continue
+            if lk in taken:
+                li += 1
+                continue
+        if ri < len(rights):
+            rk, item = rights[ri]
+            taken.add(rk)
+            before = left_items.get(rk, _MISSING) if rk is not None else _MISSING
+            out.append(merge(elem, before, item))
+            ri += 1
+            if next_shared < len(shared) and shared[next_shared] == rk:
+                next_shared += 1
+    return out
 
 
 def drop_nulls(value: Any) -> Any:
