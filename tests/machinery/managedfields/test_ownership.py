@@ -16,6 +16,7 @@ from corral.machinery.managedfields import (
     track_update,
     types_for,
 )
+from corral.machinery.managedfields.managers import cap_updaters
 from corral.machinery.openapi import GVK
 
 DEPLOY = types_for(GVK("apps", "v1", "Deployment"))
@@ -178,3 +179,17 @@ def test_map_list_items_merge_in_the_configurations_order() -> None:
     merged, _ = apply_config(DEPLOY, live, config, Writer("ci", "apps/v1"), [], force=False)
     names = [c["name"] for c in merged["spec"]["template"]["spec"]["containers"]]
     assert names == ["c", "a", "b"]
+
+
+def test_more_than_ten_updaters_fold_the_oldest_into_ancient_changes() -> None:
+    entries = [
+        Entry(f"m{i:02d}", "Update", "v1", f"2026-01-01T00:00:{i:02d}Z", {f"f:k{i}": {}})
+        for i in range(12)
+    ]
+    entries.append(Entry("applier", "Apply", "v1", "2026-01-01T00:00:00Z", {"f:a": {}}))
+    capped = cap_updaters(entries)
+    names = sorted(e.manager for e in capped)
+    assert names == ["ancient-changes", "applier", *[f"m{i:02d}" for i in range(3, 12)]]
+    ancient = next(e for e in capped if e.manager == "ancient-changes")
+    assert ancient.fields == {"f:k0": {}, "f:k1": {}, "f:k2": {}}
+    assert ancient.time == "2026-01-01T00:00:02Z"

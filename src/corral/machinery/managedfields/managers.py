@@ -11,7 +11,8 @@ What it decides, as structured-merge-diff's ``Updater`` does:
   the writer's entry gains the fields the write added or modified (and
   loses the removed ones); every other entry loses the fields the write
   added, modified or removed. The entry's time moves only when it gained
-  something. Entries left empty are dropped.
+  something. Entries left empty are dropped; beyond ten Update entries the
+  oldest are folded into ``ancient-changes``.
 - **Apply**: the applier's entry becomes exactly the fields of its
   configuration. Fields it owned before and no longer applies are removed
   from the object unless another entry owns them. A field the configuration
@@ -235,7 +236,43 @@ def track_update(
         )
     elif previous is not None and base:
         out.append(replace(previous, fields=base))
-    return out
+    return cap_updaters(out)
+
+
+MAX_UPDATERS = 10
+ANCIENT = "ancient-changes"
+
+
+def cap_updaters(entries: list[Entry]) -> list[Entry]:
+    """At most `MAX_UPDATERS` Update entries: the oldest are folded into ``ancient-changes``.
+
+    Per apiVersion, as Kubernetes does; the bucket keeps the newest folded time.
+    """
+    updaters = sorted(
+        (e for e in entries if e.operation == UPDATE), key=lambda e: (e.time, e.manager)
+    )
+    excess = len(updaters) - MAX_UPDATERS
+    if excess <= 0:
+        return entries
+    folded: dict[str, Entry] = {}
+    gone: set[int] = set()
+    for entry in updaters:
+        if excess <= 0:
+            break
+        bucket = folded.get(entry.api_version)
+        if bucket is None:
+            folded[entry.api_version] = entry
+            gone.add(id(entry))
+            continue
+        fields = union(bucket.fields, entry.fields)
+        folded[entry.api_version] = Entry(ANCIENT, UPDATE, entry.api_version, entry.time, fields)
+        gone.add(id(entry))
+        excess -= 1
+    # A version's first entry stays itself when nothing was folded into it.
+    alone = {id(b) for b in folded.values() if id(b) in gone}
+    kept = [e for e in entries if id(e) not in gone or id(e) in alone]
+    kept.extend(b for b in folded.values() if id(b) not in alone)
+    return kept
 
 
 def apply_config(
