@@ -193,3 +193,14 @@ def test_more_than_ten_updaters_fold_the_oldest_into_ancient_changes() -> None:
     ancient = next(e for e in capped if e.manager == "ancient-changes")
     assert ancient.fields == {"f:k0": {}, "f:k1": {}, "f:k2": {}}
     assert ancient.time == "2026-01-01T00:00:02Z"
+
+
+def test_added_pointer_structs_are_owned_themselves_value_structs_not() -> None:
+    body = deployment()
+    body["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}
+    [entry] = track_update(DEPLOY, None, body, Writer("c", "apps/v1"), [])
+    assert entry.fields["f:spec"]["f:strategy"] == {
+        "f:rollingUpdate": {".": {}, "f:maxSurge": {}},
+        "f:type": {},
+    }
+    assert "." not in entry.fields["f:spec"]["f:template"]

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from corral.machinery.openapi import GVK, Definitions, SchemaNotFound, builtin_definitions
+from corral.machinery.protobuf.tables import builtin_tables
 
 LEAF, OBJECT, SET, MAP_LIST = 0, 1, 2, 3
 
@@ -48,6 +49,7 @@ class FieldType:
         "key_defaults",
         "keys",
         "kind",
+        "pointers",
         "required",
     )
 
@@ -60,6 +62,7 @@ class FieldType:
         elem_schema: Any = None,
         keys: tuple[str, ...] = (),
         required: frozenset[str] = frozenset(),
+        pointers: frozenset[str] = frozenset(),
     ) -> None:
         self._builder = builder
         self.kind = kind
@@ -70,6 +73,8 @@ class FieldType:
         self.keys = keys
         self.key_defaults: dict[str, Any] = {}
         self.required = required
+        #: Struct fields that are Go pointers (absent from a zero object): built-in kinds only.
+        self.pointers = pointers
         self.custom = builder.custom if builder is not None else False
 
     @property
@@ -119,7 +124,11 @@ class TypeBuilder:
         self._by_id: dict[int, tuple[Any, FieldType]] = {}
 
     def _deref(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
-        seen = 0
+        return self._deref_named(schema)[0]
+
+    def _deref_named(self, schema: Mapping[str, Any]) -> tuple[Mapping[str, Any], str]:
+        """The schema a ``$ref`` (or a single ``allOf`` ref) leads to, and its definition name."""
+        seen, name = 0, ""
         while seen < 8:
             ref = schema.get("$ref")
             if ref is None:
@@ -127,13 +136,14 @@ class TypeBuilder:
                 if isinstance(all_of, list) and len(all_of) == 1 and isinstance(all_of[0], dict):
                     ref = all_of[0].get("$ref")
             if not isinstance(ref, str):
-                return schema
+                return schema, name
             try:
                 schema = self.definitions.resolve(ref)
+                name = ref.rsplit("/", 1)[-1]
             except SchemaNotFound:
-                return {}
+                return {}, ""
             seen += 1
-        return schema
+        return schema, name
 
     def build(self, schema: Any) -> FieldType:
         if not isinstance(schema, Mapping):
@@ -146,7 +156,7 @@ class TypeBuilder:
         return built
 
     def _convert(self, outer: Mapping[str, Any]) -> FieldType:
-        inner = self._deref(outer)
+        inner, name = self._deref_named(outer)
         if _ext(outer, inner, "x-kubernetes-int-or-string"):
             return LEAF_TYPE
         kind = inner.get("type")
@@ -171,6 +181,7 @@ class TypeBuilder:
                 props=props,
                 elem_schema=extra,
                 required=frozenset(required) if isinstance(required, list) else frozenset(),
+                pointers=frozenset() if self.custom else go_pointer_fields(name),
             )
         return LEAF_TYPE
 
@@ -208,6 +219,31 @@ def _key_default(builder: TypeBuilder, item: FieldType, key: str) -> Any:
     if default is None:
         default = builder._deref(schema).get("default")
     return default
+
+
+def go_pointer_fields(definition: str) -> frozenset[str]:
+    """The JSON names of a built-in type's struct fields that are Go pointers.
+
+    Kubernetes compares an update with the Go object it decoded, where value
+    structs always exist and pointers only when set; only the latter can be
+    "added". The protobuf tables (`corral.machinery.protobuf`) know which is which.
+    """
+    if not definition.startswith("io.k8s."):
+        return frozenset()
+    return _pointers_of("k8s.io." + definition[len("io.k8s.") :])
+
+
+def _pointers_of(message: str) -> frozenset[str]:
+    spec = builtin_tables().message(message)
+    if spec is None:
+        return frozenset()
+    out: set[str] = set()
+    for field in spec.fields.values():
+        if field.inline:
+            out |= _pointers_of(field.type.lstrip("."))
+        elif field.pointer:
+            out.add(field.json_name)
+    return frozenset(out)
 
 
 _lock = threading.Lock()

@@ -164,13 +164,15 @@ def _marks_itself(parent: FieldType, name: str, t: FieldType, fresh: bool) -> bo
     """Whether an added non-leaf field is owned itself (".") as well as its contents.
 
     Kubernetes compares with the Go object the request decoded into: a built-in
-    kind's value structs and required fields are always there (so they are never
-    "added"), pointers, maps and optional lists are. Custom resources and
-    anything inside a new list item have no such baseline.
+    kind's value structs and non-omitempty lists and maps are always there (so
+    never "added"), pointer structs and optional lists and maps only when set.
+    Custom resources and anything inside a new list item have no such baseline.
     """
     if fresh or parent.custom:
         return True
-    return not (t.is_struct or name in parent.required)
+    if t.is_struct:
+        return name in parent.pointers
+    return name not in parent.required
 
 
 def _compare(t: FieldType, old: Any, new: Any, *, fresh: bool) -> _Triple:
