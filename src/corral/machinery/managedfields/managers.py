@@ -52,7 +52,6 @@ from corral.machinery.managedfields.types import FieldType
 from corral.machinery.managedfields.walk import (
     compare,
     config_fields,
-    drop_nulls,
     merge,
     remove_items,
 )
@@ -295,13 +294,14 @@ def apply_config(
     others: list[Entry] = [e for e in entries if e.identity != mine.identity]
     base = live or {}
     merged = merge(t, base, config)
-    if previous is not None and previous.fields:
+    # Re-applying the same fields (the usual case) removes nothing.
+    same = previous is not None and previous.fields == applied
+    if previous is not None and previous.fields and not same:
         owned: FieldSet = all_members(applied)
         for entry in others:
             owned = union(owned, all_members(entry.fields))
         remove = difference(all_members(previous.fields), owned)
         merged = remove_items(t, merged, remove)
-    merged = drop_nulls(merged)
     changes = compare(t, owned_part(writer, base), owned_part(writer, merged))
     changed = changes.changed
     conflicts: list[Conflict] = []
@@ -317,8 +317,9 @@ def apply_config(
     if conflicts:
         raise ApplyConflicts(sorted(conflicts, key=lambda c: (c.manager, c.path)))
     if applied:
-        time = now_rfc3339()
-        if previous is not None and previous.fields == applied and merged == base:
-            time = previous.time
-        out.append(replace(mine, fields=sort_set(applied), time=time))
+        if same and previous is not None:
+            time = previous.time if merged == base else now_rfc3339()
+            out.append(replace(previous, time=time))
+        else:
+            out.append(replace(mine, fields=sort_set(applied), time=now_rfc3339()))
     return merged, out

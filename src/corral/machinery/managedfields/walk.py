@@ -261,14 +261,21 @@ def _strip_self(node: Node) -> Node | None:
 
 
 def merge(t: FieldType, live: Any, config: Any) -> Any:
-    """``config`` laid over ``live`` (a new value; the arguments are not changed)."""
+    """``config`` laid over ``live`` (a new value; the arguments are not changed).
+
+    A field the configuration sets to null is left out of the result (it is
+    still the applier's).
+    """
     if live is _MISSING or live is None or config is None:
-        return config
+        return drop_nulls(config)
     if t.kind == LEAF or not (_shape_ok(t, live) and _shape_ok(t, config)):
-        return config
+        return drop_nulls(config)
     if t.kind == OBJECT:
         out = dict(live)
         for name, value in config.items():
+            if value is None:
+                out.pop(name, None)
+                continue
             ft = t.field(name) or LEAF_TYPE
             out[name] = merge(ft, live.get(name, _MISSING), value)
         return out
