@@ -9,6 +9,7 @@ import pytest
 
 from corral.machinery.managedfields import (
     ApplyConflicts,
+    BadListItem,
     Entry,
     UndeclaredField,
     Writer,
@@ -204,3 +205,20 @@ def test_added_pointer_structs_are_owned_themselves_value_structs_not() -> None:
         "f:type": {},
     }
     assert "." not in entry.fields["f:spec"]["f:template"]
+
+
+def test_list_items_without_keys_or_with_duplicates_are_refused() -> None:
+    body = deployment()
+    body["spec"]["template"]["spec"]["containers"] = [{"image": "x"}]
+    with pytest.raises(BadListItem) as caught:
+        apply_config(DEPLOY, None, body, Writer("ci", "apps/v1"), [], force=False)
+    assert str(caught.value) == (
+        ".spec.template.spec.containers: element 0: associative list with keys has an element "
+        'that omits key field "name" (and doesn\'t have default value)'
+    )
+    body["spec"]["template"]["spec"]["containers"] = [{"name": "a"}, {"name": "a"}]
+    with pytest.raises(BadListItem) as again:
+        apply_config(DEPLOY, None, body, Writer("ci", "apps/v1"), [], force=False)
+    assert str(again.value) == (
+        '.spec.template.spec.containers: duplicate entries for key [name="a"]'
+    )

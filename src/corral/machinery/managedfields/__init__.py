@@ -9,6 +9,7 @@ are stored in (`fieldset`). Errors (`errors`)::
 
     ManagedFieldsError
     ├── UndeclaredField
+    ├── BadListItem
     └── ApplyConflicts
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from corral.machinery.managedfields.errors import (
     ApplyConflicts,
+    BadListItem,
     Conflict,
     ManagedFieldsError,
     UndeclaredField,
@@ -37,6 +39,7 @@ __all__ = [
     "APPLY",
     "UPDATE",
     "ApplyConflicts",
+    "BadListItem",
     "Conflict",
     "Entry",
     "FieldType",

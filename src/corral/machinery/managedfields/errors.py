@@ -2,6 +2,7 @@
 
     ManagedFieldsError
     ├── UndeclaredField      an apply configuration sets a field the schema does not have
+    ├── BadListItem          a list item without its key fields, or a key given twice
     └── ApplyConflicts       fields of the configuration are owned by other managers
 
 Each turns into the ``Status`` Kubernetes sends (`to_status_error`): a 400
@@ -32,6 +33,15 @@ class ManagedFieldsError(Exception):
 class UndeclaredField(ManagedFieldsError):
     def __init__(self, path: str) -> None:
         super().__init__(f"{path}: field not declared in schema")
+        self.path = path
+
+    def to_status_error(self, context: str = "") -> StatusError:
+        return BadRequest(f"failed to create typed patch object ({context}): {self}")
+
+
+class BadListItem(ManagedFieldsError):
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(f"{path}: {detail}")
         self.path = path
 
     def to_status_error(self, context: str = "") -> StatusError:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from corral.machinery.managedfields.errors import UndeclaredField
+from corral.machinery.managedfields.errors import BadListItem, UndeclaredField
 from corral.machinery.managedfields.fieldset import (
     SELF,
     FieldSet,
@@ -96,12 +96,26 @@ def _fields(t: FieldType, value: Any, at: str) -> Node | None:
             out[value_key(item)] = {}
         return out or None
     elem = _elem(t)
-    for item in value:
-        key = list_item_key(t, item)
-        if key is None:
-            continue
+    for index, item in enumerate(value):
+        key = _checked_key(t, item, at, index)
+        if key in out:
+            raise BadListItem(at, f"duplicate entries for key {render_path((key,))}")
         out[key] = with_member(_fields(elem, item, at + render_path((key,))))
     return out or None
+
+
+def _checked_key(t: FieldType, item: Any, at: str, index: int) -> str:
+    """The key of a configuration's list item; `BadListItem` when it has none."""
+    if not isinstance(item, dict):
+        raise BadListItem(at, f"element {index}: associative list items must be objects")
+    for name in t.keys:
+        if item.get(name) is None and name not in t.key_defaults:
+            raise BadListItem(
+                at,
+                f"element {index}: associative list with keys has an element that omits key "
+                f'field "{name}" (and doesn\'t have default value)',
+            )
+    return list_item_key(t, item) or ""
 
 
 # --- comparing two versions of an object ---------------------------------------------------
