@@ -11,6 +11,7 @@ from bench import (
     identity_bench,
     kube_bench,
     kubectl_apply_bench,
+    ssa_bench,
     startup_bench,
     storage_bench,
     workloads_bench,
@@ -27,6 +28,7 @@ SUITES = {
     "kubectl-apply": kubectl_apply_bench.run,
     "identity": identity_bench.run,
     "authz": authz_bench.run,
+    "ssa": ssa_bench.run,
 }
 
 
