@@ -1,0 +1,157 @@
+"""The follower: one etcd watch that feeds every Corral watch in this process.
+
+The driver follows etcd's whole log from the revision it opened at and
+publishes the events under its root to the shared `Broadcaster`, in order. So a
+write made through another Corral process (or a lease that etcd expired)
+reaches this process's watchers exactly like a local one, and the
+broadcaster's revision is etcd's: "every event up to here was handed over".
+
+What this module decides:
+
+- A write returns only once the follower has published its revision
+  (`Feed.reached`): the writer then sees its own write in every watch, and
+  watch progress never lags an acknowledged write.
+- If the stream fails, it is reopened from the next revision; if etcd has
+  compacted that revision meanwhile, events were lost, so every current
+  watcher is cut off (it re-lists) and following resumes from now.
+- The time each revision was seen is kept (`Feed.written_before`), since etcd
+  keeps no write times and compaction keeps a time window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import heapq
+import logging
+import time
+from collections.abc import Callable
+
+from corral.storage.errors import CompactedError, StorageError
+from corral.storage.etcd import events as convert
+from corral.storage.etcd.connection import Connection
+from corral.storage.etcd.stream import WatchStream
+from corral.storage.types import Event
+
+log = logging.getLogger(__name__)
+
+#: Pause before reopening a failed stream (seconds).
+RETRY_DELAY = 0.5
+
+
+class Feed:
+    """Follows etcd from a revision on, publishing events under ``root``."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        root: bytes,
+        revision: int,
+        publish: Callable[[list[Event]], None],
+        set_revision: Callable[[int], None],
+        lost: Callable[[], None],
+    ) -> None:
+        self._connection = connection
+        self._root = root
+        self._publish = publish
+        self._set_revision = set_revision
+        self._lost = lost
+        #: Every revision up to this one has been published.
+        self.revision = revision
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._serial = 0
+        self._revs: list[int] = [revision]
+        self._times: list[float] = [time.time()]
+        self._stream: WatchStream | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Open the watch (failing if etcd cannot be watched) and follow it."""
+        self._stream = await WatchStream.open(self._connection, self.revision + 1)
+        self._task = asyncio.create_task(self._follow())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._stream is not None:
+            self._stream.close()
+        for _, _, waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters.clear()
+
+    async def reached(self, revision: int) -> None:
+        """Return once every event up to ``revision`` has been published."""
+        if revision <= self.revision:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._serial += 1
+        heapq.heappush(self._waiters, (revision, self._serial, waiter))
+        await waiter
+
+    def written_before(self, revision: int, when: float) -> int:
+        """The newest revision <= ``revision`` seen before ``when`` (revisions
+        older than this process count as seen when it opened the datastore)."""
+        index = bisect.bisect_right(self._revs, revision) - 1
+        while index >= 0 and self._times[index] >= when:
+            index -= 1
+        return self._revs[index] if index >= 0 else 0
+
+    def forget_before(self, revision: int) -> None:
+        """Drop write times of revisions at or before a compaction point."""
+        cut = bisect.bisect_right(self._revs, revision) - 1
+        if cut > 0:
+            del self._revs[:cut]
+            del self._times[:cut]
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                assert self._stream is not None
+                while True:
+                    self._apply(await self._stream.next())
+            except asyncio.CancelledError:
+                raise
+            except StorageError as error:
+                log.warning("etcd watch stream failed (%s); reopening", error)
+            if self._stream is not None:
+                self._stream.close()
+            self._stream = None
+            while self._stream is None:
+                await asyncio.sleep(RETRY_DELAY)
+                try:
+                    self._stream = await WatchStream.open(self._connection, self.revision + 1)
+                except CompactedError as error:
+                    log.error(
+                        "etcd compacted revisions %d..%d before this process read them; "
+                        "every watch is cut off and must re-list",
+                        self.revision + 1,
+                        error.compacted,
+                    )
+                    self._lost()
+                    self.revision = error.compacted
+                except StorageError as error:
+                    log.warning("reopening the etcd watch stream failed: %s", error)
+
+    def _apply(self, response: object) -> None:
+        raw_events = getattr(response, "events", ())
+        if not raw_events:
+            return
+        root = self._root
+        length = len(root)
+        mine = [convert.event(e, length) for e in raw_events if e.kv.key.startswith(root)]
+        newest: int = raw_events[-1].kv.mod_revision
+        if mine:
+            self._publish(mine)
+        self.revision = newest
+        self._set_revision(newest)
+        self._revs.append(newest)
+        self._times.append(time.time())
+        waiters = self._waiters
+        while waiters and waiters[0][0] <= newest:
+            _, _, waiter = heapq.heappop(waiters)
+            if not waiter.done():
+                waiter.set_result(None)
