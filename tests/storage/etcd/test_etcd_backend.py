@@ -1,0 +1,115 @@
+"""The etcd driver beyond the contract: several processes, native revisions, roots."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import aetcd
+import pytest
+
+from corral.storage import (
+    Backend,
+    Event,
+    EventType,
+    KeyExistsError,
+    RevisionMismatchError,
+    open_backend,
+)
+from corral.storage.etcd import EtcdBackend
+
+from ..helpers import FAST, eventually, take
+
+
+async def test_a_write_through_one_backend_reaches_a_watch_on_the_other(
+    pair: tuple[Backend, Backend],
+) -> None:
+    first, second = pair
+    watch = second.watch("/registry/", revision=0)
+    created = await first.create("/registry/pods/default/a", b"1")
+    updated = await first.update(
+        "/registry/pods/default/a", b"2", expected_revision=created.mod_revision
+    )
+    events = await take(watch, 2)
+    assert [(e.type, e.kv) for e in events] == [
+        (EventType.CREATE, created),
+        (EventType.UPDATE, updated),
+    ]
+    assert events[1].prev_revision == created.mod_revision
+    # The other process reads it, and its compare-and-swap sees the same revision.
+    assert await second.get("/registry/pods/default/a") == updated
+    with pytest.raises(RevisionMismatchError) as stale:
+        await second.update(
+            "/registry/pods/default/a", b"x", expected_revision=created.mod_revision
+        )
+    assert stale.value.actual == updated.mod_revision
+    with pytest.raises(KeyExistsError):
+        await second.create("/registry/pods/default/a", b"again")
+
+
+async def test_history_from_the_other_process_is_replayed(
+    pair: tuple[Backend, Backend],
+) -> None:
+    first, second = pair
+    a = await first.create("/h/a", b"1")
+    b = await first.create("/h/b", b"1")
+    gone = await first.delete("/h/a")
+    events = await take(second.watch("/h/", revision=a.mod_revision), 2)
+    assert [(e.type, e.kv.key, e.revision) for e in events] == [
+        (EventType.CREATE, "/h/b", b.mod_revision),
+        (EventType.DELETE, "/h/a", gone.mod_revision),
+    ]
+    assert events[1].kv.value == b"1"
+
+
+async def test_revisions_are_etcds_own_and_keys_live_under_the_root(etcd_url: str) -> None:
+    store = open_backend(etcd_url, FAST)
+    assert isinstance(store, EtcdBackend)
+    await store.start()
+    try:
+        created = await store.create("/registry/configmaps/default/c", b"{}", ttl=30)
+        host, port = store.address.endpoints[0]
+        async with aetcd.Client(host=host, port=port) as raw:
+            got = await raw.get(store.address.root.encode() + b"/registry/configmaps/default/c")
+            assert got is not None
+            assert got.value == b"{}"
+            assert got.mod_revision == created.mod_revision == got.create_revision
+            assert got.lease >> 32 == 30  # the lease ID carries the TTL
+
+            # A write outside the root takes a revision etcd-wide: Corral's
+            # watchers do not see it, but it counts as their progress.
+            watch = store.watch("/", revision=0)
+            seen: list[Event] = []
+
+            async def read() -> None:
+                async for event in watch:
+                    seen.append(event)
+
+            reader = asyncio.create_task(read())
+            try:
+                await raw.put(b"/someone-else/key", b"x")
+                foreign = await raw.get(b"/someone-else/key")
+                assert foreign is not None
+                assert foreign.mod_revision == created.mod_revision + 1
+
+                async def caught_up() -> bool:
+                    revision = await store.current_revision()
+                    progress = watch.progress()
+                    return revision == foreign.mod_revision and progress == revision
+
+                await eventually(caught_up, what="progress past the foreign write")
+                assert (await store.list("/")).items == [created]
+                later = await store.create("/registry/configmaps/default/d", b"{}")
+                assert later.mod_revision == foreign.mod_revision + 1
+
+                async def delivered() -> bool:
+                    return [e.kv for e in seen] == [later]
+
+                await eventually(delivered, what="only Corral's write delivered")
+            finally:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader
+                await watch.aclose()
+    finally:
+        await store.close()
