@@ -7,7 +7,8 @@ The CLI also catches the other packages' errors at start-up (storage's
     CLIError
     ├── ConfigFileError   the --config file is unreadable, not YAML, or has a bad key or value
     ├── SettingsError     settings that are valid alone but not together (or a bad address)
-    └── StartupError      the server cannot start: data dir, ports, datastore, TLS, credentials
+    ├── StartupError      the server cannot start: data dir, ports, datastore, TLS, credentials
+    └── DatastoreCommandError  backup/restore failed: datastore unusable, bad file, not empty
 """
 
 from __future__ import annotations
@@ -27,3 +28,7 @@ class SettingsError(CLIError):
 
 class StartupError(CLIError):
     """Something the server needs at start-up is unavailable."""
+
+
+class DatastoreCommandError(CLIError):
+    """``corral backup`` or ``corral restore`` could not do its work."""

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import click
 
 from corral import __version__
+from corral.cli.backup_command import backup_command, restore_command
 from corral.cli.errors import CLIError
 from corral.cli.server_command import server_command
 
@@ -27,6 +28,8 @@ def cli() -> None:
 
 
 cli.add_command(server_command)
+cli.add_command(backup_command)
+cli.add_command(restore_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
