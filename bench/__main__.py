@@ -1,10 +1,19 @@
-"""`python -m bench [SUITE ...]`: run benchmark suites (all by default), record the figures."""
+"""`python -m bench [--datastore URL] [SUITE ...]`: run benchmark suites (all by
+default), record the figures. ``--datastore`` runs the API suite on that
+(empty) datastore, e.g. ``etcd://127.0.0.1:2379/bench``."""
 
 from __future__ import annotations
 
 import sys
 
-from bench import api_bench, kube_bench, startup_bench, storage_bench, workloads_bench
+from bench import (
+    api_bench,
+    etcd_bench,
+    kube_bench,
+    startup_bench,
+    storage_bench,
+    workloads_bench,
+)
 from bench.report import Run
 
 SUITES = {
@@ -13,10 +22,17 @@ SUITES = {
     "api": api_bench.run,
     "kube": kube_bench.run,
     "workloads": workloads_bench.run,
+    "etcd": etcd_bench.run,
 }
 
 
 def main(argv: list[str]) -> None:
+    if "--datastore" in argv:
+        at = argv.index("--datastore")
+        if at + 1 >= len(argv):
+            raise SystemExit("bench: --datastore needs a URL")
+        api_bench.DATASTORE = argv[at + 1]
+        argv = argv[:at] + argv[at + 2 :]
     names = argv or list(SUITES)
     unknown = [n for n in names if n not in SUITES]
     if unknown:

@@ -26,7 +26,9 @@ read at a revision is an etcd read at that revision. What this driver decides:
 
 from __future__ import annotations
 
+import asyncio
 import builtins
+import contextlib
 import logging
 
 from aetcd import rpc
@@ -55,6 +57,9 @@ from corral.storage.types import Event, KeyValue, ListResult
 
 log = logging.getLogger(__name__)
 
+#: Longest wait at close for writes already sent (seconds).
+SHUTDOWN_WAIT = 10.0
+
 _EQUAL = rpc.Compare.EQUAL
 _GREATER = rpc.Compare.GREATER
 _MOD = rpc.Compare.MOD
@@ -74,6 +79,10 @@ class EtcdBackend(LogBackend):
         self._connection: Connection | None = None
         self._feed: Feed | None = None
         self._compacted = 0
+        #: Writes sent and not yet answered; closing waits for them.
+        self._inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -99,6 +108,10 @@ class EtcdBackend(LogBackend):
         return feed.revision
 
     async def _shutdown(self) -> None:
+        # Writes already sent finish (and are published) before the follower
+        # and the channel go; new ones are refused since close() began.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), SHUTDOWN_WAIT)
         try:
             if self._feed is not None:
                 await self._feed.stop()
@@ -139,16 +152,23 @@ class EtcdBackend(LogBackend):
     async def _commit(self, verb: str, request: object) -> object:
         """Run one write transaction; count it; wait until it is published."""
         conn = self._conn()
+        self._inflight += 1
+        self._idle.clear()
         try:
-            response = await conn.call(conn.kv.Txn, request)
-        except StorageError as error:
-            metrics.WRITE_RESULTS[verb, "error"].inc()
-            raise _as_datastore_error(error) from None
-        if response.succeeded:
-            assert self._feed is not None
-            await self._feed.reached(response.header.revision)
-            metrics.WRITE_RESULTS[verb, "ok"].inc()
-        return response
+            try:
+                response = await conn.call(conn.kv.Txn, request)
+            except StorageError as error:
+                metrics.WRITE_RESULTS[verb, "error"].inc()
+                raise _as_datastore_error(error) from None
+            if response.succeeded:
+                assert self._feed is not None
+                await self._feed.reached(response.header.revision)
+                metrics.WRITE_RESULTS[verb, "ok"].inc()
+            return response
+        finally:
+            self._inflight -= 1
+            if not self._inflight:
+                self._idle.set()
 
     def _refused(self, verb: str, error: StorageError) -> StorageError:
         metrics.WRITE_RESULTS[verb, metrics.result_label(error)].inc()
