@@ -21,7 +21,8 @@ read at a revision is an etcd read at that revision. What this driver decides:
 - A new etcd's revision 1 (no key was ever written at it) is reported as
   0, the empty log's revision.
 - Several processes may share one etcd and root (it is not ``exclusive``):
-  ``current_revision`` asks etcd.
+  ``current_revision`` asks etcd, one round trip shared by concurrent callers
+  (`revision`).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from corral.storage.etcd.connection import Connection, EtcdRefusal
 from corral.storage.etcd.events import key_value
 from corral.storage.etcd.feed import Feed
 from corral.storage.etcd.keys import new_lease_id, range_end, ttl_of
+from corral.storage.etcd.revision import RevisionReader
 from corral.storage.options import StorageOptions
 from corral.storage.types import Event, KeyValue, ListResult
 
@@ -83,6 +85,7 @@ class EtcdBackend(LogBackend):
         self._inflight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        self._revision = RevisionReader(lambda: self._revision_of(self._conn()))
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -112,6 +115,7 @@ class EtcdBackend(LogBackend):
         # and the channel go; new ones are refused since close() began.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), SHUTDOWN_WAIT)
+        await self._revision.close()
         try:
             if self._feed is not None:
                 await self._feed.stop()
@@ -312,7 +316,8 @@ class EtcdBackend(LogBackend):
     # -- the driver's part of watch, TTL and compaction ----------------------------
 
     async def _snapshot(self) -> tuple[int, int]:
-        return await self._revision_of(self._conn()), self._compacted
+        self._conn()
+        return await self._revision.read(), self._compacted
 
     async def compacted_revision(self) -> int:
         conn = self._conn()
