@@ -11,7 +11,7 @@ import pytest
 
 from etcdserver import EtcdServer, unique_root
 from kubectlproc import get_json, kubectl_argv, kubectl_env, kubectl_ok
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, free_port, run_corral, running_server
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +96,32 @@ def test_a_second_server_on_the_same_etcd_sees_the_same_objects(
         for item in get_json(server, home, "configmaps", "-n", "shared")["items"]
     ]
     assert {"one", "two"} <= set(names)
+
+
+def test_an_unreachable_etcd_is_one_clear_error(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    done = run_corral(
+        [
+            "server",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--bind-address",
+            "127.0.0.1",
+            "--https-port",
+            str(free_port()),
+            "--http-port",
+            str(free_port()),
+            "--datastore",
+            f"etcd://127.0.0.1:{port}",
+        ],
+        timeout=60,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    (line,) = [ln for ln in done.stderr.splitlines() if ln.startswith("corral: error: ")]
+    assert f"etcd at 127.0.0.1:{port}: unavailable" in line
+    backup = run_corral(
+        ["backup", str(tmp_path / "b"), "--datastore", f"etcd://127.0.0.1:{port}"], timeout=60
+    )
+    assert backup.returncode == 1
+    assert f"corral: error: etcd at 127.0.0.1:{port}: unavailable" in backup.stderr

@@ -22,28 +22,32 @@ from corral.storage.types import Event
 async def events_after(
     connection: Connection, root: bytes, prefix: bytes, after: int, upto: int, limit: int
 ) -> tuple[list[Event], int]:
-    """Up to ``limit`` events in (after, upto] under ``root + prefix``, in order,
-    and the revision the read covered (``upto`` unless ``limit`` was reached)."""
+    """About ``limit`` events in (after, upto] under ``root + prefix``, in order,
+    and the revision the read covered (``upto`` unless ``limit`` was reached;
+    a page holds whole revisions, so it may exceed ``limit`` a little)."""
     if after >= upto:
         return [], upto
     full = root + prefix
     length = len(root)
     found: list[Event] = []
+    covered = after
     try:
         stream = await WatchStream.open(connection, after + 1)
         try:
             while True:
                 response = await stream.next()
+                # A revision's events all come in one response: take them
+                # whole, so a page never ends in the middle of a revision.
                 for raw in response.events:
-                    revision = raw.kv.mod_revision
-                    if revision > upto:
+                    covered = raw.kv.mod_revision
+                    if covered > upto:
                         return found, upto
                     if raw.kv.key.startswith(full):
                         found.append(convert.event(raw, length))
-                        if len(found) == limit:
-                            return found, revision
-                    if revision == upto:
-                        return found, upto
+                if covered >= upto:
+                    return found, upto
+                if len(found) >= limit:
+                    return found, covered
         finally:
             stream.close()
     except CompactedError as error:
