@@ -113,3 +113,31 @@ async def test_revisions_are_etcds_own_and_keys_live_under_the_root(etcd_url: st
                 await watch.aclose()
     finally:
         await store.close()
+
+
+async def test_writes_with_one_ttl_share_a_lease_short_ttls_do_not(etcd_url: str) -> None:
+    store = open_backend(etcd_url, FAST)
+    assert isinstance(store, EtcdBackend)
+    await store.start()
+    try:
+        long_a = await store.create("/e/a", b"1", ttl=3600)
+        long_b = await store.create("/e/b", b"1", ttl=3600)
+        short_a = await store.create("/e/c", b"1", ttl=5)
+        short_b = await store.create("/e/d", b"1", ttl=5)
+        assert (long_a.lease, short_a.lease) == (3600, 5)
+        host, port = store.address.endpoints[0]
+        root = store.address.root.encode()
+        async with aetcd.Client(host=host, port=port) as raw:
+            leases = {}
+            for kv in (long_a, long_b, short_a, short_b):
+                got = await raw.get(root + kv.key.encode())
+                assert got is not None
+                leases[kv.key] = got.lease
+            assert leases["/e/a"] == leases["/e/b"]
+            assert leases["/e/c"] != leases["/e/d"]
+            shared = await raw.get_lease_info(leases["/e/a"])
+            assert shared.grantedTTL == 3600 + 60  # the TTL plus the reuse window
+            exact = await raw.get_lease_info(leases["/e/c"])
+            assert exact.grantedTTL == 5
+    finally:
+        await store.close()

@@ -7,9 +7,10 @@ read at a revision is an etcd read at that revision. What this driver decides:
 - One etcd transaction per object write, comparing ``create_revision == 0``
   for a create and ``mod_revision`` for an update or delete, so each write
   takes exactly one revision and a refused write takes none.
-- TTLs are etcd leases, one per TTL'd write (the lease ID carries the TTL,
-  `keys`); etcd deletes the key when the lease ends, which reaches watchers
-  as an ordinary delete. The shared TTL sweeper has nothing to do.
+- TTLs are etcd leases (the lease ID carries the TTL, `keys`), shared by
+  writes of the same TTL made close together (`leases`); etcd deletes the key
+  when the lease ends, which reaches watchers as an ordinary delete. The
+  shared TTL sweeper has nothing to do.
 - Watches are served by one follower watch per process (`feed`) through the
   shared broadcaster, and history by a watch from the past (`history`), so
   the shared no-gap/no-duplicate algorithm (`corral.storage.watch`) applies
@@ -52,7 +53,8 @@ from corral.storage.etcd.address import EtcdAddress
 from corral.storage.etcd.connection import Connection, EtcdRefusal
 from corral.storage.etcd.events import key_value
 from corral.storage.etcd.feed import Feed
-from corral.storage.etcd.keys import new_lease_id, range_end, ttl_of
+from corral.storage.etcd.keys import range_end, ttl_of
+from corral.storage.etcd.leases import LeasePool, LeaseTakenError
 from corral.storage.etcd.revision import RevisionReader
 from corral.storage.options import StorageOptions
 from corral.storage.types import Event, KeyValue, ListResult
@@ -86,6 +88,7 @@ class EtcdBackend(LogBackend):
         self._idle = asyncio.Event()
         self._idle.set()
         self._revision = RevisionReader(lambda: self._revision_of(self._conn()))
+        self._leases = LeasePool(self._grant)
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -179,18 +182,16 @@ class EtcdBackend(LogBackend):
         return error
 
     async def _lease(self, ttl: int) -> int:
-        if not ttl:
-            return 0
+        return await self._leases.lease_for(ttl) if ttl else 0
+
+    async def _grant(self, lease_id: int, seconds: int) -> None:
         conn = self._conn()
-        while True:
-            lease_id = new_lease_id(ttl)
-            try:
-                await conn.call(conn.lease.LeaseGrant, rpc.LeaseGrantRequest(TTL=ttl, ID=lease_id))
-            except DatastoreError as error:
-                if "lease already exists" in str(error):
-                    continue  # a random ID collided; draw another
-                raise
-            return lease_id
+        try:
+            await conn.call(conn.lease.LeaseGrant, rpc.LeaseGrantRequest(TTL=seconds, ID=lease_id))
+        except DatastoreError as error:
+            if "lease already exists" in str(error):
+                raise LeaseTakenError() from None
+            raise
 
     async def create(self, key: str, value: bytes, *, ttl: int = 0) -> KeyValue:
         check_write(key, value, ttl)
