@@ -110,17 +110,22 @@ def home(tmp_path: Path) -> Path:
 
 def test_sqlite_to_etcd_and_back(tmp_path: Path, home: Path, etcd_session: EtcdServer) -> None:
     data = tmp_path / "data"
+    backup = tmp_path / "sqlite.backup"
     with running_server(data) as server:
         populate(server, home)
-        # SQLite belongs to the running server: refused, with the reason.
-        line = corral_fails("backup", str(tmp_path / "live.backup"), "--data-dir", str(data))
-        assert "stop the server first" in line
-    assert not (tmp_path / "live.backup").exists()
-
-    backup = tmp_path / "sqlite.backup"
-    out = corral_ok("backup", str(backup), "--data-dir", str(data))
-    assert out.startswith("backed up ")
-    assert json.loads(backup.read_bytes().split(b"\n", 1)[0])["format"] == "corral-backup"
+        # The server holds the SQLite file: the backup reads it beside the server.
+        out = corral_ok("backup", str(backup), "--data-dir", str(data))
+        assert out.startswith("backed up ")
+        assert "read beside the running server" in out
+        # Restoring into a datastore a server holds is refused, with the reason.
+        line = corral_fails("restore", str(backup), "--data-dir", str(data), "--force")
+        assert "stop the server before restoring" in line
+    header = json.loads(backup.read_bytes().split(b"\n", 1)[0])
+    assert header["format"] == "corral-backup"
+    assert header["keys"] > len(NAMESPACES) * (CONFIGMAPS + SECRETS + DEPLOYMENTS)
+    stopped = tmp_path / "stopped.backup"
+    out = corral_ok("backup", str(stopped), "--data-dir", str(data))
+    assert "read beside" not in out
 
     # SQLite -> etcd: the same data directory (TLS, kubeconfig), the store on etcd.
     etcd_url = etcd_session.url(unique_root())

@@ -6,10 +6,11 @@ default the SQLite file ``state.db`` under ``--data-dir`` (same flags, same
 
 - ``backup`` never creates a datastore: a SQLite file that does not exist is
   an error, not an empty backup.
-- A SQLite datastore belongs to one process: while a server holds it, both
-  commands refuse with the server's pid (stop the server, or back up through
-  it being stopped). On etcd (shared by design) a backup runs beside live
-  servers, reading one consistent revision.
+- A SQLite datastore belongs to one process. While a server holds it,
+  ``backup`` reads the file beside it through one SQLite read transaction
+  (WAL lets another process read one commit while the server writes), and
+  ``restore`` refuses with the server's pid. On etcd (shared by design) a
+  backup runs beside live servers, reading one consistent revision.
 - ``restore`` refuses a non-empty datastore unless ``--force``, and checks the
   whole file before writing anything.
 
@@ -77,8 +78,9 @@ def backup_command(file: Path, data_dir: str, datastore: str | None) -> None:
     path = _sqlite_path(url)
     if path is not None and not path.exists():
         raise DatastoreCommandError(f"no datastore at {path} (check --data-dir or --datastore)")
-    revision, keys = asyncio.run(_backup(url, file))
-    click.echo(f"backed up {keys} keys at revision {revision} to {file}")
+    revision, keys, beside = asyncio.run(_backup(url, file, path))
+    note = " (read beside the running server)" if beside else ""
+    click.echo(f"backed up {keys} keys at revision {revision} to {file}{note}")
 
 
 @click.command("restore")
@@ -103,16 +105,29 @@ def restore_command(file: Path, force: bool, data_dir: str, datastore: str | Non
     click.echo(f"restored {keys} keys (backed up at revision {snapshot.revision}) from {file}")
 
 
-async def _backup(url: str, file: Path) -> tuple[int, int]:
+async def _backup(url: str, file: Path, sqlite_file: Path | None) -> tuple[int, int, bool]:
+    """Back up; returns the revision, the key count, and whether a server held the file."""
     from corral.storage import StorageError
-    from corral.storage.backup import write_backup
+    from corral.storage.backup import write_backup, write_sqlite_file_backup
 
-    async with _opened(url) as backend:
-        try:
-            snapshot = await write_backup(backend, file)
-        except StorageError as error:
-            raise DatastoreCommandError(str(error)) from None
-    return snapshot.revision, len(snapshot.entries)
+    try:
+        async with _opened(url, held_ok=sqlite_file is not None) as backend:
+            try:
+                snapshot = await write_backup(backend, file)
+            except StorageError as error:
+                raise DatastoreCommandError(str(error)) from None
+        return snapshot.revision, len(snapshot.entries), False
+    except _HeldByServer:
+        assert sqlite_file is not None
+    try:
+        snapshot = await write_sqlite_file_backup(sqlite_file, file)
+    except StorageError as error:
+        raise DatastoreCommandError(str(error)) from None
+    return snapshot.revision, len(snapshot.entries), True
+
+
+class _HeldByServer(Exception):
+    """The SQLite datastore is held by a running server (backup reads it beside it)."""
 
 
 async def _restore(url: str, snapshot: Snapshot, force: bool) -> int:
@@ -127,8 +142,8 @@ async def _restore(url: str, snapshot: Snapshot, force: bool) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _opened(url: str) -> AsyncIterator[Backend]:
-    from corral.storage import StorageError, StorageOptions, open_backend
+async def _opened(url: str, *, held_ok: bool = False) -> AsyncIterator[Backend]:
+    from corral.storage import DatastoreInUseError, StorageError, StorageOptions, open_backend
 
     # No background compaction from a short-lived command.
     options = StorageOptions(compact_interval=0)
@@ -141,6 +156,8 @@ async def _opened(url: str) -> AsyncIterator[Backend]:
     except StorageError as error:
         with contextlib.suppress(Exception):
             await backend.close()
+        if held_ok and isinstance(error, DatastoreInUseError):
+            raise _HeldByServer() from None
         raise DatastoreCommandError(_explain(error)) from None
     try:
         yield backend
@@ -154,6 +171,6 @@ def _explain(error: Exception) -> str:
     if isinstance(error, DatastoreInUseError):
         return (
             f"{error}; a SQLite datastore belongs to one process: stop the server "
-            "first (etcd datastores can be backed up while servers run)"
+            "before restoring into it"
         )
     return str(error)
