@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 #: Pause before reopening a failed stream (seconds).
 RETRY_DELAY = 0.5
+#: Longest a write waits for the follower to publish it (seconds).
+PUBLISH_WAIT = 10.0
 
 
 class Feed:
@@ -84,13 +86,18 @@ class Feed:
         self._waiters.clear()
 
     async def reached(self, revision: int) -> None:
-        """Return once every event up to ``revision`` has been published."""
+        """Return once every event up to ``revision`` has been published, or
+        after `PUBLISH_WAIT` seconds (etcd unreachable: the write is committed
+        and reaches watchers once the follower is back)."""
         if revision <= self.revision:
             return
         waiter = asyncio.get_running_loop().create_future()
         self._serial += 1
         heapq.heappush(self._waiters, (revision, self._serial, waiter))
-        await waiter
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), PUBLISH_WAIT)
+        except TimeoutError:
+            log.warning("revision %d committed but not yet seen on the etcd watch", revision)
 
     def written_before(self, revision: int, when: float) -> int:
         """The newest revision <= ``revision`` seen before ``when`` (revisions
@@ -117,6 +124,8 @@ class Feed:
                 raise
             except StorageError as error:
                 log.warning("etcd watch stream failed (%s); reopening", error)
+            except Exception:
+                log.exception("etcd watch stream failed; reopening")
             if self._stream is not None:
                 self._stream.close()
             self._stream = None
@@ -135,6 +144,8 @@ class Feed:
                     self.revision = error.compacted
                 except StorageError as error:
                     log.warning("reopening the etcd watch stream failed: %s", error)
+                except Exception:
+                    log.exception("reopening the etcd watch stream failed")
 
     def _apply(self, response: object) -> None:
         raw_events = getattr(response, "events", ())

@@ -11,6 +11,7 @@ the reader.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import grpc
@@ -41,7 +42,12 @@ class WatchStream:
             key=EVERY_KEY, range_end=EVERY_KEY, start_revision=start_revision, prev_kv=True
         )
         try:
-            await call.write(rpc.WatchRequest(create_request=create))
+            try:
+                await call.write(rpc.WatchRequest(create_request=create))
+            except grpc.aio.AioRpcError as error:
+                raise connection.failure(error) from None
+            except (grpc.aio.UsageError, asyncio.InvalidStateError) as error:
+                raise StorageError(f"etcd watch stream unusable: {error}") from None
             first = await stream.next()
             if first.compact_revision:
                 raise CompactedError(start_revision - 1, first.compact_revision)
