@@ -346,20 +346,18 @@ class EtcdBackend(LogBackend):
         current = await self._revision_of(conn)
         if revision > current:
             raise FutureRevisionError(revision, current)
-        if revision <= self._compacted:
-            return self._compacted
-        try:
-            await conn.call(conn.kv.Compact, rpc.CompactionRequest(revision=revision))
-        except EtcdRefusal:
-            # Another process compacted further meanwhile.
-            self._compacted = max(
-                self._compacted, await history.compacted_revision(conn, self._root)
-            )
-            return self._compacted
-        self._compacted = revision
+        if revision > self._compacted:
+            try:
+                await conn.call(conn.kv.Compact, rpc.CompactionRequest(revision=revision))
+            except EtcdRefusal:
+                # Another process compacted further meanwhile.
+                learned = await history.compacted_revision(conn, self._root)
+                self._compacted = max(self._compacted, learned)
+            else:
+                self._compacted = revision
         if self._feed is not None:
-            self._feed.forget_before(revision)
-        return revision
+            self._feed.forget_before(self._compacted)
+        return self._compacted
 
 
 def _overflow(broadcaster: object, subscription: Subscription) -> None:
