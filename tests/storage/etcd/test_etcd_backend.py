@@ -141,3 +141,33 @@ async def test_writes_with_one_ttl_share_a_lease_short_ttls_do_not(etcd_url: str
             assert exact.grantedTTL == 5
     finally:
         await store.close()
+
+
+async def test_events_lost_to_compaction_cut_every_watcher_off(
+    pair: tuple[Backend, Backend], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If etcd compacts revisions the follower had not read yet (its stream was
+    down), its watchers cannot be given those events: they must re-list."""
+    from corral.storage import WatchOverflowError
+    from corral.storage.etcd import feed as feed_module
+
+    monkeypatch.setattr(feed_module, "RETRY_DELAY", 1.0)
+    writer, follower = pair
+    assert isinstance(follower, EtcdBackend)
+    watch = follower.watch("/lost/", revision=0)
+    first = await writer.create("/lost/a", b"1")
+    (event,) = await take(watch, 1)
+    assert event.kv == first
+    stream = follower._feed._stream  # type: ignore[union-attr]
+    assert stream is not None
+    stream.close()  # the follower's stream breaks; it reopens after RETRY_DELAY
+    second = await writer.update("/lost/a", b"2", expected_revision=first.mod_revision)
+    third = await writer.update("/lost/a", b"3", expected_revision=second.mod_revision)
+    await writer.compact(third.mod_revision)
+    with pytest.raises(WatchOverflowError):
+        await take(watch, 1, within=10)
+    # New watches work again, from the current revision on.
+    fresh = follower.watch("/lost/", revision=0)
+    fourth = await writer.update("/lost/a", b"4", expected_revision=third.mod_revision)
+    (event,) = await take(fresh, 1, within=10)
+    assert event.kv == fourth

@@ -116,36 +116,50 @@ class Feed:
 
     async def _follow(self) -> None:
         while True:
+            pause = 0.0
             try:
-                assert self._stream is not None
+                if self._stream is None:
+                    self._stream = await WatchStream.open(self._connection, self.revision + 1)
                 while True:
                     self._apply(await self._stream.next())
             except asyncio.CancelledError:
                 raise
+            except CompactedError as error:
+                self._compacted_away(error.compacted)
             except StorageError as error:
                 log.warning("etcd watch stream failed (%s); reopening", error)
+                pause = RETRY_DELAY
             except Exception:
                 log.exception("etcd watch stream failed; reopening")
+                pause = RETRY_DELAY
             if self._stream is not None:
                 self._stream.close()
-            self._stream = None
-            while self._stream is None:
-                await asyncio.sleep(RETRY_DELAY)
-                try:
-                    self._stream = await WatchStream.open(self._connection, self.revision + 1)
-                except CompactedError as error:
-                    log.error(
-                        "etcd compacted revisions %d..%d before this process read them; "
-                        "every watch is cut off and must re-list",
-                        self.revision + 1,
-                        error.compacted,
-                    )
-                    self._lost()
-                    self.revision = error.compacted
-                except StorageError as error:
-                    log.warning("reopening the etcd watch stream failed: %s", error)
-                except Exception:
-                    log.exception("reopening the etcd watch stream failed")
+                self._stream = None
+            if pause:
+                await asyncio.sleep(pause)
+
+    def _compacted_away(self, compacted: int) -> None:
+        """etcd compacted revisions this follower had not read: their events
+        are lost, so every watcher is cut off (it re-lists) and following
+        resumes after the compaction point."""
+        log.error(
+            "etcd compacted revisions %d..%d before this process read them; "
+            "every watch is cut off and must re-list",
+            self.revision + 1,
+            compacted,
+        )
+        self._lost()
+        if compacted > self.revision:
+            self.revision = compacted
+            self._set_revision(compacted)
+            self._resolve(compacted)
+
+    def _resolve(self, revision: int) -> None:
+        waiters = self._waiters
+        while waiters and waiters[0][0] <= revision:
+            _, _, waiter = heapq.heappop(waiters)
+            if not waiter.done():
+                waiter.set_result(None)
 
     def _apply(self, response: object) -> None:
         raw_events = getattr(response, "events", ())
@@ -161,8 +175,4 @@ class Feed:
         self._set_revision(newest)
         self._revs.append(newest)
         self._times.append(time.time())
-        waiters = self._waiters
-        while waiters and waiters[0][0] <= newest:
-            _, _, waiter = heapq.heappop(waiters)
-            if not waiter.done():
-                waiter.set_result(None)
+        self._resolve(newest)

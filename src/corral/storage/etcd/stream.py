@@ -64,6 +64,13 @@ class WatchStream:
             response = await self._call.read()
         except grpc.aio.AioRpcError as error:
             raise self._connection.failure(error) from None
+        except asyncio.CancelledError:
+            # The call was cancelled (closed), not the task reading it: a
+            # failed stream like any other, never the end of the reader.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            raise StorageError("the etcd watch stream was closed") from None
         if response is grpc.aio.EOF:
             raise StorageError("etcd ended the watch stream")
         if response.compact_revision:
