@@ -1,5 +1,5 @@
-"""An etcd restart under a running backend: writes fail clearly, then resume, and
-the watch that was open carries on with no gap and no duplicate."""
+"""A dedicated etcd per test: a restart under a running backend (writes fail clearly,
+then resume, and an open watch carries on with no gap), and a brand-new etcd."""
 
 from __future__ import annotations
 
@@ -40,5 +40,23 @@ async def test_watch_survives_an_etcd_restart() -> None:
                 (EventType.CREATE, "/r/later"),
             ]
             assert events[1].kv == later
+        finally:
+            await backend.close()
+
+
+async def test_a_new_etcd_is_the_empty_log_at_revision_0() -> None:
+    with running_etcd() as server:
+        backend = open_backend(server.url(), FAST)
+        await backend.start()
+        try:
+            assert await backend.current_revision() == 0
+            listed = await backend.list("")
+            assert (listed.items, listed.revision) == ([], 0)
+            assert await backend.count("") == (0, 0)
+            watch = backend.watch("/", revision=listed.revision)
+            created = await backend.create("/first", b"1")
+            assert created.mod_revision == 2  # etcd's own: its first write
+            (event,) = await take(watch, 1)
+            assert event.kv == created
         finally:
             await backend.close()

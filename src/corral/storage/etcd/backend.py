@@ -146,10 +146,7 @@ class EtcdBackend(LogBackend):
 
     async def _revision_of(self, connection: Connection) -> int:
         response = await connection.call(connection.kv.Range, rpc.RangeRequest(key=self._root))
-        revision: int = response.header.revision
-        # A new etcd is at revision 1 with no key written; the first write
-        # takes 2. No key ever has revision 1, so it is the empty log's 0.
-        return 0 if revision == 1 else revision
+        return _log_revision(response.header.revision)
 
     def _key(self, key: str) -> bytes:
         return self._root + key.encode()
@@ -305,14 +302,14 @@ class EtcdBackend(LogBackend):
         response: object = await self._range(request, revision)
         length = self._root_length
         items = [key_value(kv, length) for kv in response.kvs]  # type: ignore[attr-defined]
-        read_at: int = revision or response.header.revision  # type: ignore[attr-defined]
+        read_at = revision or _log_revision(response.header.revision)  # type: ignore[attr-defined]
         return ListResult(items, read_at, bool(response.more))  # type: ignore[attr-defined]
 
     async def count(self, prefix: str) -> tuple[int, int]:
         start = self._key(prefix)
         request = rpc.RangeRequest(key=start, range_end=range_end(start), count_only=True)
         response: object = await self._range(request, 0)
-        return response.count, response.header.revision  # type: ignore[attr-defined]
+        return response.count, _log_revision(response.header.revision)  # type: ignore[attr-defined]
 
     # -- the driver's part of watch, TTL and compaction ----------------------------
 
@@ -358,6 +355,12 @@ class EtcdBackend(LogBackend):
         if self._feed is not None:
             self._feed.forget_before(self._compacted)
         return self._compacted
+
+
+def _log_revision(etcd_revision: int) -> int:
+    """etcd's revision as the log's: a new etcd is at revision 1 with no key
+    written (the first write takes 2), which is the empty log's 0."""
+    return 0 if etcd_revision == 1 else etcd_revision
 
 
 def _overflow(broadcaster: object, subscription: Subscription) -> None:
