@@ -171,3 +171,28 @@ async def test_events_lost_to_compaction_cut_every_watcher_off(
     fourth = await writer.update("/lost/a", b"4", expected_revision=third.mod_revision)
     (event,) = await take(fresh, 1, within=10)
     assert event.kv == fourth
+
+
+async def test_concurrent_writers_in_two_processes_give_both_one_ordered_stream(
+    pair: tuple[Backend, Backend],
+) -> None:
+    """Each process publishes its own writes at once when nothing is missing
+    before them, and waits for the other's from the watch: both watches see
+    the same events, in revision order, with no gap or duplicate."""
+    first, second = pair
+    watches = [first.watch("/both/", revision=0), second.watch("/both/", revision=0)]
+
+    async def write(backend: Backend, name: str) -> None:
+        for i in range(25):
+            kv = await backend.create(f"/both/{name}-{i:02d}", b"0")
+            await backend.update(kv.key, b"1", expected_revision=kv.mod_revision)
+
+    await asyncio.gather(
+        *(write(b, f"{n}{w}") for n, b in (("a", first), ("b", second)) for w in range(4))
+    )
+    streams = [await take(watch, 400, within=30) for watch in watches]
+    assert streams[0] == streams[1]
+    revisions = [e.revision for e in streams[0]]
+    assert revisions == sorted(set(revisions))
+    assert len({e.kv.key for e in streams[0]}) == 200
+    assert await first.current_revision() == revisions[-1]

@@ -32,6 +32,8 @@ import asyncio
 import builtins
 import contextlib
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from aetcd import rpc
 
@@ -57,7 +59,7 @@ from corral.storage.etcd.keys import range_end, ttl_of
 from corral.storage.etcd.leases import LeasePool, LeaseTakenError
 from corral.storage.etcd.revision import RevisionReader
 from corral.storage.options import StorageOptions
-from corral.storage.types import Event, KeyValue, ListResult
+from corral.storage.types import Event, EventType, KeyValue, ListResult
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +155,11 @@ class EtcdBackend(LogBackend):
 
     # -- writes ------------------------------------------------------------------
 
-    async def _commit(self, verb: str, request: object) -> object:
-        """Run one write transaction; count it; wait until it is published."""
+    async def _commit(
+        self, verb: str, request: object, event: Callable[[Any], Event] | None = None
+    ) -> object:
+        """Run one write transaction; count it; publish ``event(response)`` (the
+        write's event, known from the response) and wait until it is published."""
         conn = self._conn()
         self._inflight += 1
         self._idle.clear()
@@ -166,6 +171,8 @@ class EtcdBackend(LogBackend):
                 raise _as_datastore_error(error) from None
             if response.succeeded:
                 assert self._feed is not None
+                if event is not None:
+                    self._feed.committed(event(response))
                 await self._feed.reached(response.header.revision)
                 metrics.WRITE_RESULTS[verb, "ok"].inc()
             return response
@@ -198,11 +205,15 @@ class EtcdBackend(LogBackend):
             compare=[rpc.Compare(key=name, target=_CREATE, result=_EQUAL, create_revision=0)],
             success=[rpc.RequestOp(request_put=rpc.PutRequest(key=name, value=value, lease=lease))],
         )
-        response = await self._commit("create", request)
+
+        def created(response: Any) -> Event:
+            revision: int = response.header.revision
+            return Event(EventType.CREATE, KeyValue(key, value, revision, revision, ttl))
+
+        response = await self._commit("create", request, created)
         if not response.succeeded:  # type: ignore[attr-defined]
             raise self._refused("create", KeyExistsError(key))
-        revision: int = response.header.revision  # type: ignore[attr-defined]
-        return KeyValue(key, value, revision, revision, ttl)
+        return created(response).kv
 
     async def update(
         self, key: str, value: bytes, *, expected_revision: int, ttl: int = 0
@@ -219,12 +230,16 @@ class EtcdBackend(LogBackend):
             success=[rpc.RequestOp(request_put=put)],
             failure=[rpc.RequestOp(request_range=rpc.RangeRequest(key=name, keys_only=True))],
         )
-        response: object = await self._commit("update", request)
+
+        def updated(response: Any) -> Event:
+            prev = response.responses[0].response_put.prev_kv
+            kv = KeyValue(key, value, prev.create_revision, response.header.revision, ttl)
+            return Event(EventType.UPDATE, kv, prev.mod_revision)
+
+        response: object = await self._commit("update", request, updated)
         if not response.succeeded:  # type: ignore[attr-defined]
             raise self._refused("update", self._mismatch(key, expected_revision, response))
-        prev = response.responses[0].response_put.prev_kv  # type: ignore[attr-defined]
-        revision: int = response.header.revision  # type: ignore[attr-defined]
-        return KeyValue(key, value, prev.create_revision, revision, ttl)
+        return updated(response).kv
 
     async def delete(self, key: str, *, expected_revision: int = 0) -> KeyValue:
         self._conn()
@@ -241,12 +256,17 @@ class EtcdBackend(LogBackend):
             ],
             failure=[rpc.RequestOp(request_range=rpc.RangeRequest(key=name, keys_only=True))],
         )
-        response: object = await self._commit("delete", request)
+
+        def deleted(response: Any) -> Event:
+            prev = response.responses[0].response_delete_range.prev_kvs[0]
+            revision: int = response.header.revision
+            kv = KeyValue(key, prev.value, prev.create_revision, revision, ttl_of(prev.lease))
+            return Event(EventType.DELETE, kv, prev.mod_revision)
+
+        response: object = await self._commit("delete", request, deleted)
         if not response.succeeded:  # type: ignore[attr-defined]
             raise self._refused("delete", self._mismatch(key, expected_revision, response))
-        prev = response.responses[0].response_delete_range.prev_kvs[0]  # type: ignore[attr-defined]
-        revision: int = response.header.revision  # type: ignore[attr-defined]
-        return KeyValue(key, prev.value, prev.create_revision, revision, ttl_of(prev.lease))
+        return deleted(response).kv
 
     @staticmethod
     def _mismatch(key: str, expected: int, response: object) -> StorageError:

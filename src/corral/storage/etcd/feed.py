@@ -8,9 +8,11 @@ broadcaster's revision is etcd's: "every event up to here was handed over".
 
 What this module decides:
 
-- A write returns only once the follower has published its revision
-  (`Feed.reached`): the writer then sees its own write in every watch, and
-  watch progress never lags an acknowledged write.
+- A write returns only once its revision is published (`Feed.reached`): the
+  writer then sees its own write in every watch, and watch progress never
+  lags an acknowledged write. A write of this process is published by the
+  write itself as soon as every earlier revision is (`Feed.committed`); the
+  watch's copy is then skipped.
 - If the stream fails, it is reopened from the next revision; if etcd has
   compacted that revision meanwhile, events were lost, so every current
   watcher is cut off (it re-lists) and following resumes from now.
@@ -62,6 +64,8 @@ class Feed:
         #: Every revision up to this one has been published.
         self.revision = revision
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        #: Writes of this process committed after `revision`, waiting for the gap.
+        self._local: dict[int, Event] = {}
         self._serial = 0
         self._revs: list[int] = [revision]
         self._times: list[float] = [time.time()]
@@ -151,8 +155,10 @@ class Feed:
         self._lost()
         if compacted > self.revision:
             self.revision = compacted
-            self._set_revision(compacted)
-            self._resolve(compacted)
+            for stale in [r for r in self._local if r <= compacted]:
+                del self._local[stale]
+            self._advanced(compacted)
+            self._drain_local()
 
     def _resolve(self, revision: int) -> None:
         waiters = self._waiters
@@ -161,18 +167,55 @@ class Feed:
             if not waiter.done():
                 waiter.set_result(None)
 
+    def committed(self, event: Event) -> None:
+        """A write of this process committed at ``event.revision``: publish it
+        now if every revision before it is published, else once they are.
+
+        This spares the write a wait for its own event to come back on the
+        watch (about half the cost of a write); a revision written by another
+        process can only come from the watch, so a write after one waits.
+        """
+        if event.revision > self.revision:
+            self._local[event.revision] = event
+            self._drain_local()
+
+    def _drain_local(self) -> None:
+        local = self._local
+        batch: list[Event] = []
+        while self.revision + 1 in local:
+            event = local.pop(self.revision + 1)
+            batch.append(event)
+            self.revision = event.revision
+        if batch:
+            self._publish(batch)
+            self._advanced(self.revision)
+
+    def _advanced(self, revision: int) -> None:
+        self._set_revision(revision)
+        self._revs.append(revision)
+        self._times.append(time.time())
+        self._resolve(revision)
+
     def _apply(self, response: object) -> None:
         raw_events = getattr(response, "events", ())
         if not raw_events:
             return
+        newest: int = raw_events[-1].kv.mod_revision
+        if newest <= self.revision:
+            return  # published already, by the write that made it
         root = self._root
         length = len(root)
-        mine = [convert.event(e, length) for e in raw_events if e.kv.key.startswith(root)]
-        newest: int = raw_events[-1].kv.mod_revision
+        published = self.revision
+        mine = [
+            convert.event(e, length)
+            for e in raw_events
+            if e.kv.mod_revision > published and e.kv.key.startswith(root)
+        ]
         if mine:
             self._publish(mine)
         self.revision = newest
-        self._set_revision(newest)
-        self._revs.append(newest)
-        self._times.append(time.time())
-        self._resolve(newest)
+        if self._local:
+            for stale in [r for r in self._local if r <= newest]:
+                del self._local[stale]
+        self._advanced(newest)
+        self._drain_local()
