@@ -172,8 +172,8 @@ class Feed:
         now if every revision before it is published, else once they are.
 
         This spares the write a wait for its own event to come back on the
-        watch (about half the cost of a write); a revision written by another
-        process can only come from the watch, so a write after one waits.
+        watch; a revision written by another process can only come from the
+        watch, so a write after one waits.
         """
         if event.revision > self.revision:
             self._local[event.revision] = event
