@@ -1,4 +1,6 @@
-"""`python -m bench [SUITE ...]`: run benchmark suites (all by default), record the figures."""
+"""`python -m bench [--datastore URL] [SUITE ...]`: run benchmark suites (all by
+default), record the figures. ``--datastore`` runs the API suite on that
+(empty) datastore, e.g. ``etcd://127.0.0.1:2379/bench``."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from bench import (
     api_bench,
     audit_bench,
     authz_bench,
+    etcd_bench,
     identity_bench,
     kube_bench,
     kubectl_apply_bench,
@@ -29,10 +32,17 @@ SUITES = {
     "identity": identity_bench.run,
     "authz": authz_bench.run,
     "ssa": ssa_bench.run,
+    "etcd": etcd_bench.run,
 }
 
 
 def main(argv: list[str]) -> None:
+    if "--datastore" in argv:
+        at = argv.index("--datastore")
+        if at + 1 >= len(argv):
+            raise SystemExit("bench: --datastore needs a URL")
+        api_bench.DATASTORE = argv[at + 1]
+        argv = argv[:at] + argv[at + 2 :]
     names = argv or list(SUITES)
     unknown = [n for n in names if n not in SUITES]
     if unknown:
