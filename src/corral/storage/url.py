@@ -6,7 +6,9 @@ the driver and its address. This module decides the accepted forms:
 - ``sqlite:///abs/path.db`` (an absolute path), ``sqlite://rel/path.db`` (a
   path relative to the working directory); percent-escapes are decoded.
 - ``memory://``: nothing kept after the process ends (tests, demos).
-- ``postgres://``, ``postgresql://``, ``etcd://``: known, not yet available.
+- ``postgres://user:password@host:port/database`` (or ``postgresql://``):
+  a PostgreSQL database (`corral.storage.postgres.address` parses it).
+- ``etcd://``: known, not yet available.
 
 Errors never echo the URL itself, which may carry a password; they name the
 scheme and the forms that are supported.
@@ -21,11 +23,15 @@ from corral.storage.backend import Backend
 from corral.storage.errors import DatastoreURLError
 from corral.storage.memory import MemoryBackend
 from corral.storage.options import StorageOptions
+from corral.storage.postgres import PostgresBackend, parse_postgres_url
 from corral.storage.sqlite import SQLiteBackend
 
-SUPPORTED = "sqlite:///path/to/state.db, sqlite://relative/path.db, memory://"
+SUPPORTED = (
+    "sqlite:///path/to/state.db, sqlite://relative/path.db, memory://,"
+    " postgres://user:password@host:port/database"
+)
 
-_NOT_YET = {"postgres": "PostgreSQL", "postgresql": "PostgreSQL", "etcd": "etcd"}
+_NOT_YET = {"etcd": "etcd"}
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
 
 
@@ -46,6 +52,8 @@ def open_backend(url: str, options: StorageOptions | None = None) -> Backend:
         if address:
             raise DatastoreURLError("a memory:// datastore URL takes no address")
         return MemoryBackend(options)
+    if scheme in ("postgres", "postgresql"):
+        return PostgresBackend(parse_postgres_url(url), options)
     if scheme in _NOT_YET:
         raise DatastoreURLError(
             f"the {_NOT_YET[scheme]} datastore driver ({scheme}://) is not available yet "
