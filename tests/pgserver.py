@@ -6,7 +6,7 @@ Nothing is installed by hand: Debian's ``postgresql`` package
 a temporary directory and starts ``postgres`` on 127.0.0.1 and a free port,
 with its unix socket in that directory. ``initdb`` and ``postgres`` refuse
 to run as root, and the tests run as root here and in CI: then both run as
-the unprivileged ``postgres`` user (``runuser``), which owns the directory.
+the unprivileged ``postgres`` user (``setpriv``), which owns the directory.
 
 Logins over TCP need a password (scram-sha-256), so the URLs the tests use
 carry one, as users' do. ``fsync`` stays on (durability is tested); start-up
@@ -73,7 +73,19 @@ class PostgresServer:
 
     def _argv(self, program: str, *args: str) -> list[str]:
         argv = [str(self.bindir / program), *args]
-        return ["runuser", "-u", "postgres", "--", *argv] if self._as_postgres else argv
+        if not self._as_postgres:
+            return argv
+        # setpriv execs the program itself (runuser would stay in between as
+        # the parent and not pass on every signal), so signals reach postgres.
+        return [
+            "setpriv",
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--init-groups",
+            "--reset-env",
+            "--",
+            *argv,
+        ]
 
     def init(self) -> None:
         """``initdb`` with a password-protected superuser ``corral``."""

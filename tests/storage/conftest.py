@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from corral.storage import Backend, StorageOptions, open_backend
-from pgserver import PostgresServer, postgres_server
+from pgserver import PostgresServer, fresh_database, postgres_server
 
 from .helpers import FAST, BackendFactory
 
-__all__ = ["postgres_server"]  # the session fixture, offered to every storage test
+__all__ = ["fresh_database", "postgres_server"]  # fixtures offered to every storage test
 
 _counter = itertools.count()
 
