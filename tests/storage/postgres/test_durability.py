@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pgserver import PostgresServer, started_postgres
 
 from corral.storage import open_backend
+from pgserver import PostgresServer, started_postgres
 
 from ..helpers import FAST
 from .kill_writer import value_for

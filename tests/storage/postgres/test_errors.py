@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 
 import pytest
-from pgserver import PASSWORD, PostgresServer
 
 from corral.storage import (
     DatastoreError,
@@ -13,6 +12,7 @@ from corral.storage import (
     SchemaVersionError,
     open_backend,
 )
+from pgserver import PASSWORD, PostgresServer
 
 from ..helpers import FAST
 
