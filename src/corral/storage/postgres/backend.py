@@ -130,7 +130,9 @@ class PostgresBackend(LogBackend):
                 database=a.database,
                 ssl=a.sslmode,
                 timeout=a.connect_timeout,
-                min_size=1,
+                # No floor to restore: while the server is down, nothing retries
+                # in the background; the next read connects.
+                min_size=0,
                 max_size=self._pool_size,
                 command_timeout=COMMAND_TIMEOUT,
             )
