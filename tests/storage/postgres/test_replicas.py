@@ -11,8 +11,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from corral.storage import Event, EventType, StorageOptions, open_backend
+from corral.storage import Event, EventType, ResyncRequiredError, StorageOptions, open_backend
 from corral.storage.postgres import PostgresBackend
+from pgserver import PostgresServer
 
 from ..helpers import FAST, eventually, take
 
@@ -187,3 +188,24 @@ async def test_lost_notifications_are_made_up_by_polling(replica: Replica) -> No
     assert events == written
     assert follower.polls > polls
     await watch.aclose()
+
+
+async def test_a_log_that_went_back_in_time_makes_watchers_relist(
+    replica: Replica, postgres_server: PostgresServer, fresh_database: str
+) -> None:
+    backend = await replica(poll_interval=0.05)
+    await _listening(backend)
+    await backend.create("/t/a", b"1")
+    await backend.create("/t/b", b"2")
+    watch = backend.watch("/t/", revision=0)
+    # The database is restored from a backup older than what was published.
+    database = fresh_database.rsplit("/", 1)[1].split("?")[0]
+    postgres_server.psql(
+        "DELETE FROM corral_kv WHERE id > 1; DELETE FROM corral_current WHERE name = '/t/b';"
+        " UPDATE corral_meta SET revision = 1",
+        database,
+    )
+    assert backend.follower is not None
+    backend.follower.disconnect()  # as a restart of the server would
+    with pytest.raises(ResyncRequiredError):
+        await take(watch, 1)
