@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import api_bench, kube_bench, startup_bench, storage_bench, workloads_bench
+from bench import (
+    api_bench,
+    kube_bench,
+    postgres_bench,
+    startup_bench,
+    storage_bench,
+    workloads_bench,
+)
 from bench.report import Run
 
 SUITES = {
@@ -13,6 +20,7 @@ SUITES = {
     "api": api_bench.run,
     "kube": kube_bench.run,
     "workloads": workloads_bench.run,
+    "postgres": postgres_bench.run,
 }
 
 

@@ -72,9 +72,13 @@ def _namespace(name: str, created: str) -> bytes:
     )
 
 
-async def _seed(path: Path) -> None:
-    """Namespaces bench (100,000 ConfigMaps), list10k (10,000), watch and create (empty)."""
-    backend: Backend = open_backend(f"sqlite://{path}", StorageOptions(compact_interval=0))
+async def _seed(path: Path, datastore: str | None = None) -> None:
+    """Namespaces bench (100,000 ConfigMaps), list10k (10,000), watch and create (empty).
+
+    Into the SQLite file ``path``, or into ``datastore`` (a URL) when given.
+    """
+    url = datastore or f"sqlite://{path}"
+    backend: Backend = open_backend(url, StorageOptions(compact_interval=0))
     await backend.start()
     created = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for ns in ("bench", "list10k", "watch", "create"):

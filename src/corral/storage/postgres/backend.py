@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -69,7 +70,7 @@ class PostgresBackend(LogBackend):
         address: PostgresAddress,
         options: StorageOptions | None = None,
         *,
-        pool_size: int = 4,
+        pool_size: int = 8,
         poll_interval: float = 0.5,
         maintenance_retry: float = 5.0,
     ) -> None:
@@ -138,15 +139,18 @@ class PostgresBackend(LogBackend):
             )
         except TRANSLATED as err:
             raise from_postgres(err, self.where) from None
-        self._writer = Writer(self._connect, self.where, self.options.max_batch, self._publish_own)
-        self._follower = Follower(
+        writer = Writer(self._connect, self.where, self.options.max_batch, self._publish_own)
+        self._writer = writer
+        self._follower = follower = Follower(
             self._connect,
             self._catch_up,
-            lambda: self._broadcaster.revision,
+            # Up to here, the writer of this process publishes (gaps included).
+            lambda: max(self._broadcaster.revision, writer.committing),
             self.where,
             poll_interval=self._poll_interval,
             maintenance_retry=self._maintenance_retry,
         )
+        writer.on_failure = follower.wake
         self._following = asyncio.create_task(self._follower.run(), name="corral-postgres-follower")
         return revision
 
@@ -207,8 +211,16 @@ class PostgresBackend(LogBackend):
         broadcaster = self._broadcaster
         while broadcaster.revision < upto:
             try:
-                events, last = await self._events_after(
-                    "", broadcaster.revision, upto, HISTORY_PAGE
+                events, last = await self._read(
+                    functools.partial(
+                        queries.events_after,
+                        prefix="",
+                        after=broadcaster.revision,
+                        upto=upto,
+                        limit=HISTORY_PAGE,
+                    ),
+                    snapshot=True,
+                    closing=True,
                 )
             except FutureRevisionError:
                 return
@@ -260,9 +272,13 @@ class PostgresBackend(LogBackend):
 
     # -- reads -----------------------------------------------------------------
 
-    async def _read(self, query: Query[T], *, snapshot: bool) -> T:
+    async def _read(self, query: Query[T], *, snapshot: bool, closing: bool = False) -> T:
+        """Run ``query`` on a pooled connection; ``closing``: also while closing.
+
+        Publishing reads the log while `close` commits the last writes.
+        """
         pool = self._pool
-        if self._closed or pool is None:
+        if pool is None or (self._closed and not closing):
             raise BackendClosedError()
         try:
             async with pool.acquire() as conn:

@@ -26,7 +26,6 @@ What this module decides:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -62,11 +61,13 @@ class Follower:
         self._maintenance_retry = maintenance_retry
         self._conn: asyncpg.Connection | None = None
         self._wake = asyncio.Event()
+        self._was_notified = False
         #: True while this process holds the maintenance lock.
         self.maintainer = False
         #: Notifications received (a statistic for tests).
         self.notifications = 0
-        #: Catch-ups run because the listening connection was down (a statistic for tests).
+        #: Catch-ups run without a notification: at start, after a reconnection,
+        #: while the listening connection is down (a statistic for tests).
         self.polls = 0
 
     @property
@@ -74,33 +75,43 @@ class Follower:
         """Whether the notification connection is up."""
         return self._conn is not None and not self._conn.is_closed()
 
+    def wake(self) -> None:
+        """Catch up soon, notified or not."""
+        self._wake.set()
+
     def disconnect(self) -> None:
         """Drop the listening connection (tests use it to lose notifications)."""
         self._lost()
 
     async def run(self) -> None:
-        """Listen, catch up, wait; forever (cancel to stop)."""
+        """Listen, catch up when told to, wait; forever (cancel to stop)."""
         try:
+            due = True  # the log may have moved since this process read it
             while True:
-                was_listening = self.listening
-                if not was_listening:
+                if not self.listening:
                     await self._listen()
-                # Cleared before the catch-up: a notification during it wakes us again.
-                self._wake.clear()
-                try:
-                    if not was_listening:
+                    due = True  # (re)connected, or still down: read the log
+                if due:
+                    # Cleared first: a notification during the catch-up wakes us again.
+                    self._wake.clear()
+                    if not self._was_notified:
                         self.polls += 1
-                    await self._catch_up()
-                except StorageError as err:
-                    log.debug("storage catch-up failed datastore=%s: %s", self._where, err)
+                    self._was_notified = False
+                    try:
+                        await self._catch_up()
+                    except StorageError as err:
+                        log.debug("storage catch-up failed datastore=%s: %s", self._where, err)
                 if not self.listening:
                     timeout: float = self._poll_interval
                 elif not self.maintainer:
                     timeout = self._maintenance_retry
                 else:
                     timeout = 3600.0
-                with contextlib.suppress(TimeoutError):
+                try:
                     await asyncio.wait_for(self._wake.wait(), timeout)
+                    due = True
+                except TimeoutError:
+                    due = not self.listening
                 if self.listening and not self.maintainer:
                     await self._try_maintenance()
         finally:
@@ -146,6 +157,7 @@ class Follower:
         except ValueError:
             revision = 0
         if revision == 0 or revision > self._published():
+            self._was_notified = True
             self._wake.set()
 
     def _terminated(self, conn: object) -> None:

@@ -8,17 +8,18 @@ writer every commit carries one write, with sixteen about sixteen.
 
 One transaction, a fixed number of round trips whatever the batch size:
 
-1. lock the ``corral_meta`` row (``FOR UPDATE``) and read the newest revision:
-   every process's writers queue on this lock, so revisions are allocated in
-   commit order and a reader that sees revision R sees every row up to R;
-2. read the ``corral_current`` rows of the batch's keys (with the live value,
-   which a delete row carries);
+1. BEGIN and lock the ``corral_meta`` row (``FOR UPDATE``): every process's
+   writers queue on this lock, so revisions are allocated in commit order and
+   a reader that sees revision R sees every row up to R;
+2. read the newest revision and the ``corral_current`` rows of the batch's
+   keys (with the live value, which a delete row carries);
 3. decide every op in order in memory: each gets its own next revision and
    its own outcome (a lost compare-and-swap fails only that op and uses no
    revision);
-4. write the new ``corral_current`` rows and append the log rows, each with
-   one statement over arrays;
-5. set the new revision and ``pg_notify`` it (delivered at COMMIT), COMMIT.
+4. in one statement over arrays: write the new ``corral_current`` rows,
+   append the log rows, set the new revision and ``pg_notify`` it (delivered
+   at COMMIT);
+5. COMMIT.
 
 After COMMIT the batch's events are handed to ``publish`` (which publishes
 them in revision order after any other process's writes before them), and
@@ -69,28 +70,33 @@ Op = tuple[int, str, bytes, int, int, "asyncio.Future[Any]"]
 State = tuple[int, int, bool, bytes, int]
 
 _LOCK = "SELECT revision, compacted FROM corral_meta WHERE id = 1 FOR UPDATE"
+# Sent as one simple query: one round trip opens the transaction and takes the lock.
+_BEGIN_LOCKED = "BEGIN; SELECT 1 FROM corral_meta WHERE id = 1 FOR UPDATE"
+# After the lock, so this statement's snapshot sees every earlier commit.
 _STATES = (
-    "SELECT c.name, c.revision, c.create_revision, c.deleted, k.value, k.lease"
-    " FROM corral_current AS c LEFT JOIN corral_kv AS k"
-    " ON k.id = c.revision AND NOT c.deleted WHERE c.name = ANY($1::text[])"
+    "SELECT m.revision, c.name, c.revision, c.create_revision, c.deleted, k.value, k.lease"
+    " FROM corral_meta AS m"
+    " LEFT JOIN corral_current AS c ON c.name = ANY($1::text[])"
+    " LEFT JOIN corral_kv AS k ON k.id = c.revision AND NOT c.deleted"
+    " WHERE m.id = 1"
 )
-_PUT_CURRENT = (
-    "INSERT INTO corral_current (name, revision, create_revision, deleted, expires_at)"
+# Every change of a batch in one statement: the keys' current rows, the log
+# rows, the revision, and the notification (delivered at COMMIT).
+_WRITE = (
+    "WITH moved AS ("
+    " INSERT INTO corral_current (name, revision, create_revision, deleted, expires_at)"
     " SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::boolean[],"
     " $5::double precision[])"
     " ON CONFLICT (name) DO UPDATE SET revision = EXCLUDED.revision,"
     " create_revision = EXCLUDED.create_revision, deleted = EXCLUDED.deleted,"
-    " expires_at = EXCLUDED.expires_at"
-)
-_APPEND = (
-    "INSERT INTO corral_kv"
+    " expires_at = EXCLUDED.expires_at),"
+    " appended AS ("
+    " INSERT INTO corral_kv"
     " (id, name, created, deleted, create_revision, prev_revision, lease, ts, value)"
-    " SELECT * FROM unnest($1::bigint[], $2::text[], $3::boolean[], $4::boolean[],"
-    " $5::bigint[], $6::bigint[], $7::integer[], $8::double precision[], $9::bytea[])"
-)
-_ADVANCE = (
-    "WITH moved AS (UPDATE corral_meta SET revision = $1 WHERE id = 1)"
-    " SELECT pg_notify($2, $1::text)"
+    " SELECT * FROM unnest($6::bigint[], $7::text[], $8::boolean[], $9::boolean[],"
+    " $10::bigint[], $11::bigint[], $12::integer[], $13::double precision[], $14::bytea[])),"
+    " advanced AS (UPDATE corral_meta SET revision = $15 WHERE id = 1)"
+    " SELECT pg_notify($16, $15::text)"
 )
 # Compacting (lo, hi] after (.., lo]: see docs/storage.md, "Compaction".
 _DROP_SUPERSEDED = (
@@ -125,6 +131,12 @@ class Writer:
         self._task = asyncio.create_task(self._run(), name="corral-postgres-writer")
         #: Transactions committed since start (a statistic for tests and benchmarks).
         self.commits = 0
+        #: The newest revision this writer has committed or is committing: its
+        #: own notification needs no catch-up, the writer publishes it.
+        self.committing = 0
+        #: Called when a batch fails: it may have committed after all (the
+        #: connection broke during COMMIT), so someone must read the log.
+        self.on_failure: Callable[[], None] = lambda: None
 
     def submit(
         self, kind: int, key: str, value: bytes, expected: int, ttl: int
@@ -175,17 +187,22 @@ class Writer:
                 self._conn = await self._connect()
             before, outcomes, events = await self._commit(self._conn, batch)
         except asyncio.CancelledError:
+            self._drop_connection()
             self._fail(batch, BackendClosedError())
             raise
         except Exception as err:
             self._drop_connection()
             self._fail(batch, err)
+            self.on_failure()
             return
         self.commits += 1
         metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
         metrics.COMMIT_BATCH_SIZE.observe(len(batch))
         try:
             await self._publish(before, events)
+        except Exception:
+            # A bug; the follower publishes these events on its next catch-up.
+            log.exception("storage publish failed datastore=%s", self._where)
         finally:
             self._settle(batch, outcomes)
 
@@ -227,39 +244,57 @@ class Writer:
     async def _commit(
         self, conn: asyncpg.Connection, batch: list[Op]
     ) -> tuple[int, list[object], list[Event]]:
-        """Apply ``batch`` in one transaction: (revision before it, outcomes, events)."""
+        """Apply ``batch`` in one transaction: (revision before it, outcomes, events).
+
+        Four round trips whatever the batch's size: begin and lock, read the
+        keys, write everything, commit. On an error the caller drops the
+        connection, which rolls the transaction back.
+        """
+        if batch[0][0] == COMPACT:
+            return await self._compact(conn, batch[0][3])
+        await conn.execute(_BEGIN_LOCKED)
+        keys = list({op[1] for op in batch})
+        states: dict[str, State | None] = dict.fromkeys(keys)
+        found = await conn.fetch(_STATES, keys)
+        before = int(found[0][0])
+        for _, name, rev, created, deleted, value, lease in found:
+            if name is not None:
+                states[name] = (rev, created, deleted, value or b"", lease or 0)
+        outcomes, events, rows, expiry = _decide(batch, states, before, time.time())
+        if not rows:
+            await conn.execute("ROLLBACK")
+            return before, outcomes, events
+        names = list(expiry)
+        final = [state for state in (states[name] for name in names) if state is not None]
+        await conn.fetchval(
+            _WRITE,
+            names,
+            [state[0] for state in final],
+            [state[1] for state in final],
+            [state[2] for state in final],
+            [expiry[name] for name in names],
+            *zip(*rows, strict=True),
+            rows[-1][0],
+            CHANNEL,
+        )
+        self.committing = rows[-1][0]
+        await conn.execute("COMMIT")
+        return before, outcomes, events
+
+    async def _compact(
+        self, conn: asyncpg.Connection, target: int
+    ) -> tuple[int, list[object], list[Event]]:
         async with conn.transaction():
             row = await conn.fetchrow(_LOCK)
             assert row is not None
             before, compacted = int(row[0]), int(row[1])
-            if batch[0][0] == COMPACT:
-                target = batch[0][3]
-                if target > compacted:
-                    await conn.execute(_DROP_SUPERSEDED, compacted, target)
-                    await conn.execute(_FORGET_TOMBSTONES, compacted, target)
-                    await conn.execute(_DROP_TOMBSTONES, compacted, target)
-                    await conn.execute(_SET_COMPACTED, target)
-                    compacted = target
-                return before, [compacted], []
-            keys = list({op[1] for op in batch})
-            states: dict[str, State | None] = dict.fromkeys(keys)
-            for name, rev, created, deleted, value, lease in await conn.fetch(_STATES, keys):
-                states[name] = (rev, created, deleted, value or b"", lease or 0)
-            outcomes, events, rows, expiry = _decide(batch, states, before, time.time())
-            if rows:
-                names = list(expiry)
-                final = [states[name] for name in names]
-                await conn.execute(
-                    _PUT_CURRENT,
-                    names,
-                    [s[0] for s in final if s is not None],
-                    [s[1] for s in final if s is not None],
-                    [s[2] for s in final if s is not None],
-                    [expiry[name] for name in names],
-                )
-                await conn.execute(_APPEND, *zip(*rows, strict=True))
-                await conn.fetchval(_ADVANCE, rows[-1][0], CHANNEL)
-        return before, outcomes, events
+            if target > compacted:
+                await conn.execute(_DROP_SUPERSEDED, compacted, target)
+                await conn.execute(_FORGET_TOMBSTONES, compacted, target)
+                await conn.execute(_DROP_TOMBSTONES, compacted, target)
+                await conn.execute(_SET_COMPACTED, target)
+                compacted = target
+        return before, [compacted], []
 
 
 #: A log row: (id, name, created, deleted, create_revision, prev_revision, lease, ts, value).
