@@ -18,6 +18,8 @@ fsync on, synchronous_commit on), on the same machine.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -109,8 +111,10 @@ def run(report: Run) -> None:
             Figure("", "", postgres[title]).median / Figure("", "", sqlite[title]).median
         ]
         report.add(ratio)
+    uname = subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout.strip()
+    report.notes.append(f"uname -a: {uname}; nproc: {os.cpu_count()}")
     report.notes.append(
-        "PostgreSQL 15 (Debian), a throwaway cluster on this machine: fsync=on,"
-        " synchronous_commit=on, shared_buffers=32MB; the server and PostgreSQL share core 0's"
-        " machine with wrk pinned to core 1"
+        "PostgreSQL 15 (Debian), a throwaway cluster on this machine (tests/pgserver.py):"
+        " fsync=on, synchronous_commit=on, shared_buffers=32MB, not pinned to a core;"
+        " the API server is pinned to core 0 and wrk to core 1, as in the api suite"
     )

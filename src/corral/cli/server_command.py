@@ -102,7 +102,7 @@ def _drop_empty(
     show_default="sqlite:///<data-dir>/state.db",
     envvar="CORRAL_DATASTORE",
     show_envvar=True,
-    help="Datastore URL: sqlite:///path or memory://.",
+    help="Datastore URL: sqlite:///path, postgres://user:password@host:port/db or memory://.",
 )
 @click.option(
     "--tls-san",

@@ -16,7 +16,7 @@ import pytest
 
 from kubectlproc import get_json, kubectl_argv, kubectl_env, kubectl_ok
 from pgserver import PASSWORD, PostgresServer, started_postgres
-from serverproc import CorralServer, running_server
+from serverproc import CorralServer, free_port, run_corral, running_server
 
 CMS = "/api/v1/namespaces/default/configmaps"
 DEADLINE = 30.0
@@ -154,3 +154,29 @@ def test_an_unreachable_datastore_makes_the_server_unready_and_writes_503(
         assert "during" not in names
         assert {"before", "after"} <= set(names)
         assert PASSWORD not in server.stderr()
+
+
+def test_a_wrong_password_stops_the_server_with_a_clear_message(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    url = postgres_server.url("postgres", password="Not-The-Pass-42")
+    done = run_corral(
+        [
+            "server",
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--bind-address",
+            "127.0.0.1",
+            "--https-port",
+            str(free_port()),
+            "--http-port",
+            str(free_port()),
+            "--datastore",
+            url,
+        ]
+    )
+    assert done.returncode != 0
+    output = done.stdout + done.stderr
+    assert "password authentication failed" in output
+    assert f"postgres://corral@127.0.0.1:{postgres_server.port}/postgres" in output
+    assert "Not-The-Pass-42" not in output
