@@ -180,3 +180,27 @@ def test_a_wrong_password_stops_the_server_with_a_clear_message(
     assert "password authentication failed" in output
     assert f"postgres://corral@127.0.0.1:{postgres_server.port}/postgres" in output
     assert "Not-The-Pass-42" not in output
+
+
+def test_two_servers_on_one_database_see_each_others_writes(
+    fresh_database: str, tmp_path: Path, home: Path
+) -> None:
+    args = ("--datastore", fresh_database)
+    with (
+        running_server(tmp_path / "a", args) as a,
+        running_server(tmp_path / "b", args) as b,
+        a.client(a.token) as through_a,
+    ):
+        watcher = _watch_lines(b, home)
+        try:
+            for i in range(5):
+                created = through_a.post(CMS, json=_configmap(f"from-a-{i}"))
+                assert created.status_code == 201, created.text
+                # A consistent LIST through the other server sees it at once.
+                listed = kubectl_ok(b, home, "get", "cm", "-o", "name")
+                assert f"configmap/from-a-{i}" in listed.split()
+            for i in range(5):
+                assert _next_named(watcher, f"from-a-{i}") == f"ADDED from-a-{i}"
+        finally:
+            watcher.kill()
+            watcher.wait()
