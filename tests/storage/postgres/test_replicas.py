@@ -209,3 +209,17 @@ async def test_a_log_that_went_back_in_time_makes_watchers_relist(
     backend.follower.disconnect()  # as a restart of the server would
     with pytest.raises(ResyncRequiredError):
         await take(watch, 1)
+
+
+async def test_shared_revision_reads_still_cover_every_acknowledged_write(
+    replica: Replica,
+) -> None:
+    a, b = await replica(), await replica()
+    for i in range(20):
+        # Callers of b already waiting while a writes (they may or may not see
+        # it), then callers that ask after it was acknowledged: they must.
+        early = [asyncio.ensure_future(b.current_revision()) for _ in range(4)]
+        kv = await a.create(f"/lin/{i}", b"")
+        late = await asyncio.gather(*(b.current_revision() for _ in range(8)))
+        assert all(revision >= kv.mod_revision for revision in late)
+        await asyncio.gather(*early)

@@ -85,6 +85,9 @@ class PostgresBackend(LogBackend):
         self._follower: Follower | None = None
         self._following: asyncio.Task[None] | None = None
         self._publishing = asyncio.Lock()
+        # current_revision: the read that callers arriving now will share.
+        self._revision_next: asyncio.Future[int] | None = None
+        self._revision_reader: asyncio.Task[None] | None = None
 
     @property
     def commits(self) -> int:
@@ -169,6 +172,45 @@ class PostgresBackend(LogBackend):
                     await asyncio.wait_for(pool.close(), 5)
                 except (*TRANSLATED, TimeoutError):
                     pool.terminate()
+
+    # -- the current revision, read once for many callers ------------------------
+
+    async def current_revision(self) -> int:
+        """The newest committed revision, read from the database.
+
+        Consistent reads ask this on every request, so concurrent callers share
+        one query: a caller joins the next query to *start*, never one already
+        running, so the answer still covers every write acknowledged before the
+        call (linearizable, as etcd's batched revision reads).
+        """
+        self._check_open()
+        future = self._revision_next
+        if future is None:
+            future = self._revision_next = asyncio.get_running_loop().create_future()
+            # Read by someone even if every caller is cancelled meanwhile.
+            future.add_done_callback(lambda f: f.cancelled() or f.exception())
+            if self._revision_reader is None:
+                self._revision_reader = asyncio.create_task(self._read_revisions())
+        return await asyncio.shield(future)
+
+    async def _read_revisions(self) -> None:
+        try:
+            while self._revision_next is not None:
+                future, self._revision_next = self._revision_next, None
+                try:
+                    current, _ = await self._snapshot()
+                except asyncio.CancelledError:
+                    future.set_exception(BackendClosedError())
+                    raise
+                except Exception as err:
+                    future.set_exception(err)
+                else:
+                    future.set_result(current)
+        finally:
+            self._revision_reader = None
+            if self._revision_next is not None and not self._revision_next.done():
+                self._revision_next.set_exception(BackendClosedError())
+                self._revision_next = None
 
     # -- publishing in revision order ----------------------------------------------
 
