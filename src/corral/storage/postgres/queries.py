@@ -27,25 +27,25 @@ _GET = (
     "SELECT k.name, k.value, k.create_revision, k.id, k.lease FROM corral_current AS c"
     " JOIN corral_kv AS k ON k.id = c.revision WHERE c.name = $1 AND NOT c.deleted"
 )
+# Each range query comes in two forms, without and with an upper key bound
+# (`_ranged`): a bound written as "($n IS NULL OR name < $n)" is not an index
+# condition in a generic plan, which would then scan to the end of the table.
 _LIST = (
     "SELECT k.name, k.value, k.create_revision, k.id, k.lease FROM corral_current AS c"
     " JOIN corral_kv AS k ON k.id = c.revision"
-    " WHERE c.name >= $1 AND c.name <> $2 AND ($3::text IS NULL OR c.name < $3)"
-    " AND NOT c.deleted ORDER BY c.name LIMIT $4"
+    " WHERE c.name >= $1 AND c.name <> $2 {upper}"
+    " AND NOT c.deleted ORDER BY c.name LIMIT $3"
 )
 _NEWEST = "SELECT revision FROM corral_current WHERE name = $1"
 _NEWEST_IN = (
     "SELECT revision, deleted FROM corral_current"
-    " WHERE name >= $1 AND name <> $2 AND ($3::text IS NULL OR name < $3) ORDER BY name"
+    " WHERE name >= $1 AND name <> $2 {upper} ORDER BY name"
 )
 _ROW = (
     "SELECT name, value, create_revision, id, lease, created, deleted, prev_revision"
     " FROM corral_kv WHERE id = $1"
 )
-_COUNT = (
-    "SELECT count(*) FROM corral_current"
-    " WHERE name >= $1 AND ($2::text IS NULL OR name < $2) AND NOT deleted"
-)
+_COUNT = "SELECT count(*) FROM corral_current WHERE name >= $1 {upper} AND NOT deleted"
 _EVENTS = (
     "SELECT id, name, created, deleted, create_revision, prev_revision, lease, value"
     " FROM corral_kv WHERE id > $1 AND id <= $2"
@@ -55,6 +55,16 @@ _EXPIRED = (
     "SELECT name, revision FROM corral_current WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2"
 )
 _WRITTEN_BEFORE = "SELECT max(id) FROM corral_kv WHERE id <= $1 AND ts < $2"
+
+
+def _ranged(sql: str, bound: str) -> tuple[str, str]:
+    """``sql`` without an upper key bound, and with ``bound``; indexed by "has a bound"."""
+    return sql.replace(" {upper}", ""), sql.replace("{upper}", bound)
+
+
+_LISTS = _ranged(_LIST, "AND c.name < $4")
+_NEWEST_INS = _ranged(_NEWEST_IN, "AND name < $3")
+_COUNTS = _ranged(_COUNT, "AND name < $2")
 
 #: Expired keys handed to the TTL sweeper per sweep.
 EXPIRED_BATCH = 1000
@@ -102,7 +112,8 @@ async def list_page(
     fetch = limit + 1 if limit else None
     items: list[KeyValue]
     if revision in (0, current):
-        rows = await conn.fetch(_LIST, start, start_after, end, fetch)
+        bounded = () if end is None else (end,)
+        rows = await conn.fetch(_LISTS[end is not None], start, start_after, fetch, *bounded)
         items = [_kv(row) for row in rows]
     else:
         items = await _list_as_of(conn, start, start_after, end, revision, fetch)
@@ -134,7 +145,10 @@ async def _list_as_of(
 ) -> list[KeyValue]:
     """Live keys of a range at an older ``revision``, at most ``fetch`` (None: all)."""
     items: list[KeyValue] = []
-    for newest, deleted in await conn.fetch(_NEWEST_IN, start, start_after, end):
+    bounded = () if end is None else (end,)
+    for newest, deleted in await conn.fetch(
+        _NEWEST_INS[end is not None], start, start_after, *bounded
+    ):
         if newest <= revision:
             if deleted:
                 continue
@@ -155,7 +169,9 @@ async def _list_as_of(
 async def count(conn: Connection, prefix: str) -> tuple[int, int]:
     """(live keys under ``prefix``, revision counted at). In a snapshot."""
     current, _ = await bounds(conn)
-    number = await conn.fetchval(_COUNT, prefix, prefix_end(prefix))
+    end = prefix_end(prefix)
+    bounded = () if end is None else (end,)
+    number = await conn.fetchval(_COUNTS[end is not None], prefix, *bounded)
     return int(number), current
 
 
