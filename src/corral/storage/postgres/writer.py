@@ -103,10 +103,12 @@ _DROP_SUPERSEDED = (
     "DELETE FROM corral_kv WHERE id IN (SELECT prev_revision FROM corral_kv"
     " WHERE id > $1 AND id <= $2 AND prev_revision > 0)"
 )
+# Driven from the log's revision range (its primary key), then each key's
+# row by name: corral_current has no index on revisions.
 _FORGET_TOMBSTONES = (
     "DELETE FROM corral_current AS c USING corral_kv AS k"
-    " WHERE c.deleted AND c.revision > $1 AND c.revision <= $2"
-    " AND k.id = c.revision AND k.deleted"
+    " WHERE k.id > $1 AND k.id <= $2 AND k.deleted"
+    " AND c.name = k.name AND c.revision = k.id AND c.deleted"
 )
 _DROP_TOMBSTONES = "DELETE FROM corral_kv WHERE id > $1 AND id <= $2 AND deleted"
 _SET_COMPACTED = "UPDATE corral_meta SET compacted = $1 WHERE id = 1"
