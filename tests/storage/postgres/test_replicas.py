@@ -167,18 +167,19 @@ async def test_only_one_replica_sweeps_leases(replica: Replica) -> None:
     await eventually(expired, within=10, what="the lease to expire")
 
 
-async def test_lost_notifications_are_made_up_by_polling(replica: Replica) -> None:
+async def test_lost_notifications_are_made_up_by_a_catch_up_on_reconnection(
+    replica: Replica,
+) -> None:
     a = await replica()
     b = await replica(poll_interval=0.05)
     await _listening(b)
     follower = b.follower
     assert follower is not None
     watch = b.watch("/n/", revision=0)
-    # The listening connection breaks (the notifications sent meanwhile are lost)
-    # and cannot come back while its connections are refused.
     await a.create("/n/0", b"0")
     await take(watch, 1)
     polls = follower.polls
+    # The listening connection breaks: what is written meanwhile notifies no one.
     follower.disconnect()
     written: list[Event] = []
     for i in range(1, 6):
@@ -187,6 +188,35 @@ async def test_lost_notifications_are_made_up_by_polling(replica: Replica) -> No
     events = await take(watch, 5)
     assert events == written
     assert follower.polls > polls
+    await watch.aclose()
+
+
+async def test_while_no_notification_connection_can_be_made_the_log_is_polled(
+    replica: Replica, postgres_server: PostgresServer, fresh_database: str
+) -> None:
+    a = await replica()
+    b = await replica(poll_interval=0.05)
+    await _listening(b)
+    follower = b.follower
+    assert follower is not None
+    watch = b.watch("/p/", revision=0)
+    await a.create("/p/0", b"0")
+    await take(watch, 1)  # b's pool now holds a connection it keeps
+    database = fresh_database.rsplit("/", 1)[1].split("?")[0]
+    postgres_server.psql(f"ALTER DATABASE {database} ALLOW_CONNECTIONS false")
+    try:
+        follower.disconnect()
+        written: list[Event] = []
+        for i in range(1, 4):
+            kv = await a.create(f"/p/{i}", str(i).encode())
+            written.append(Event(EventType.CREATE, kv))
+        assert await take(watch, 3) == written
+        assert not follower.listening
+    finally:
+        postgres_server.psql(f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
+    await _listening(b)
+    kv = await a.create("/p/4", b"4")
+    assert await take(watch, 1) == [Event(EventType.CREATE, kv)]
     await watch.aclose()
 
 
