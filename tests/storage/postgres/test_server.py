@@ -186,9 +186,11 @@ def test_two_servers_on_one_database_see_each_others_writes(
     fresh_database: str, tmp_path: Path, home: Path
 ) -> None:
     args = ("--datastore", fresh_database)
+    # Replicas share the encryption key file (docs/encryption.md).
+    shared_key = ("--encryption-provider-config", str(tmp_path / "a" / "encryption-config.json"))
     with (
         running_server(tmp_path / "a", args) as a,
-        running_server(tmp_path / "b", args) as b,
+        running_server(tmp_path / "b", args + shared_key) as b,
         a.client(a.token) as through_a,
     ):
         watcher = _watch_lines(b, home)

@@ -24,7 +24,16 @@ _UNAVAILABLE_CLASSES = ("08", "57", "53")
 _REFUSED_CLASSES = ("28", "3D")
 
 #: Every exception the driver translates (anything else is a bug and propagates).
-TRANSLATED = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+#: ``InternalClientError`` is asyncpg's word for a connection left mid-operation
+#: (a query cancelled while the server went away): the connection is unusable,
+#: which for a caller is the datastore being unreachable.
+TRANSLATED = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+    TimeoutError,
+)
 
 
 def from_postgres(err: BaseException, where: str) -> StorageError:
@@ -44,7 +53,8 @@ def from_postgres(err: BaseException, where: str) -> StorageError:
     if isinstance(err, OSError):
         reason = err.strerror or str(err) or type(err).__name__
         return DatastoreUnavailableError(f"datastore {where} is unreachable: {reason}")
-    # asyncpg.InterfaceError: the connection is closed or broke mid-query.
+    # asyncpg.InterfaceError, InternalClientError: the connection is closed or
+    # broke mid-query.
     return DatastoreUnavailableError(f"datastore {where} is unreachable: {_reason(err)}")
 
 
