@@ -15,7 +15,8 @@ is kept short by small settings.
 `postgres_server` is the session fixture (one server for the whole run);
 `fresh_database` makes a new database so that tests never see each other's
 keys. A test that stops or kills the server makes its own `PostgresServer`.
-Tests are skipped, not failed, when PostgreSQL is not installed.
+Tests are skipped when PostgreSQL is not installed, except on CI (``CI`` set),
+where a missing server is a failure: `make test` installs it.
 """
 
 from __future__ import annotations
@@ -227,7 +228,10 @@ def started_postgres() -> Iterator[PostgresServer]:
     """A fresh PostgreSQL server, stopped and removed at the end (skip if not installed)."""
     bindir = postgres_bin()
     if bindir is None:
-        pytest.skip("PostgreSQL is not installed (Debian package postgresql)")
+        message = "PostgreSQL is not installed (Debian package postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; make test installs it")
+        pytest.skip(message)
     server = PostgresServer(bindir)
     try:
         server.init()
