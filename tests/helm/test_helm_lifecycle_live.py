@@ -1,0 +1,255 @@
+"""A Helm release's whole life against a real Corral server, driven by Helm v4.
+
+One ``corral server`` with every built-in controller and two simulated
+nodes, so the chart's Deployment really becomes Available and Helm's
+``wait`` (kstatus watchers) has something to wait for. The chart
+(charts/greeter: a ConfigMap, a Deployment, a Service) goes through install,
+status, upgrade with changed values, history, rollback and uninstall; each
+step is checked on the objects in Corral (kubectl) and on Helm's release
+Secrets (type, labels, and the gzipped JSON release inside).
+
+The same steps run twice, each in its own namespace: once on Helm's
+defaults (Helm 4 installs with server-side apply) and once with Helm's
+client-side apply option. The default path is skipped, with the reason,
+while the server does not serve ``application/apply-patch+yaml``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+import helm_python as helm
+import httpx
+import pytest
+
+from kubectlproc import get_json, get_json_or_none, kubectl_ok
+from polling import poll
+from serverproc import CorralServer, controller_args, module_server
+
+from .releases import (
+    GREETER,
+    RELEASE_SECRET_TYPE,
+    ApplyMethod,
+    decode_release,
+    helm_config,
+    install,
+    release_secrets,
+)
+
+ARGS = controller_args("*", "--simulate-nodes", "2")
+ENV = {
+    "CORRAL_SIM_LEASE_RENEW": "0.5",
+    "CORRAL_SIM_STATUS_INTERVAL": "1",
+    "CORRAL_SIM_POD_START_DELAY": "0.2",
+}
+RELEASE = "demo"
+
+server = module_server("helm", ARGS, ENV)
+eventually = partial(poll, deadline=60, interval=0.2)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("kubectl-home")
+
+
+def serves_server_side_apply(server: CorralServer) -> bool:
+    """Whether the server takes an apply patch (a dry run; nothing is written)."""
+    with server.client(server.token) as http:
+        answer = http.patch(
+            "/api/v1/namespaces/default/configmaps/helm-apply-probe",
+            params={"fieldManager": "helm-test", "dryRun": "All"},
+            headers={"Content-Type": "application/apply-patch+yaml"},
+            content=b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"helm-apply-probe"}}',
+        )
+    return answer.status_code != httpx.codes.UNSUPPORTED_MEDIA_TYPE
+
+
+def greeter(server: CorralServer, home: Path, ns: str) -> dict[str, Any]:
+    """The chart's objects as Corral has them (None where one is missing)."""
+    return {
+        "configmap": get_json_or_none(server, home, "configmap", f"{RELEASE}-greeting", "-n", ns),
+        "deployment": get_json_or_none(server, home, "deployment", f"{RELEASE}-web", "-n", ns),
+        "service": get_json_or_none(server, home, "service", f"{RELEASE}-web", "-n", ns),
+    }
+
+
+def release_pods(server: CorralServer, home: Path, ns: str) -> list[Any]:
+    selector = f"app.kubernetes.io/instance={RELEASE}"
+    items: list[Any] = get_json(server, home, "pods", "-n", ns, "-l", selector)["items"]
+    return items
+
+
+def image_of(deployment: dict[str, Any]) -> str:
+    image: str = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+    return image
+
+
+def available(deployment: dict[str, Any], replicas: int) -> bool:
+    status = deployment.get("status", {})
+    conditions = {c["type"]: c["status"] for c in status.get("conditions", [])}
+    return bool(
+        status.get("availableReplicas") == replicas
+        and status.get("updatedReplicas") == replicas
+        and conditions.get("Available") == "True"
+    )
+
+
+def secret_labels(secret: dict[str, Any]) -> dict[str, str]:
+    labels: dict[str, str] = secret["metadata"]["labels"]
+    return {k: labels[k] for k in ("owner", "name", "status", "version")}
+
+
+@pytest.fixture(scope="class", autouse=True)
+def release_namespace(request: pytest.FixtureRequest, server: CorralServer, home: Path) -> str:
+    """The class's namespace, created; the class is skipped if its apply method is not served."""
+    apply: ApplyMethod = request.cls.apply
+    if apply is ApplyMethod.DEFAULT and not serves_server_side_apply(server):
+        pytest.skip("Helm 4 installs with server-side apply; this server does not serve it")
+    namespace: str = request.cls.namespace
+    kubectl_ok(server, home, "create", "namespace", namespace)
+    return namespace
+
+
+@pytest.fixture(scope="class")
+def cfg(server: CorralServer, release_namespace: str) -> Iterator[helm.Config]:
+    """Helm bound to the server's admin kubeconfig and the class's namespace."""
+    with helm_config(server, release_namespace) as config:
+        yield config
+
+
+class Lifecycle:
+    """install → status → upgrade → history → rollback → uninstall, in order."""
+
+    apply: ClassVar[ApplyMethod]
+    namespace: ClassVar[str]
+
+    def test_install_waits_until_the_deployment_is_available(
+        self, cfg: helm.Config, server: CorralServer, home: Path
+    ) -> None:
+        summary = install(cfg, RELEASE, {"replicas": 2, "greeting": "hello"}, self.apply)
+        assert (summary["name"], summary["revision"], summary["status"]) == (
+            RELEASE,
+            1,
+            "deployed",
+        )
+        assert "kind: Deployment" in summary["manifest"]
+
+        objects = greeter(server, home, self.namespace)
+        assert objects["configmap"]["data"] == {"greeting": "hello"}
+        # ``wait`` returned only once the rollout was complete
+        assert available(objects["deployment"], 2)
+        assert objects["service"]["spec"]["selector"] == {"app.kubernetes.io/instance": RELEASE}
+        assert objects["service"]["spec"]["clusterIP"]
+        pods = release_pods(server, home, self.namespace)
+        assert len(pods) == 2
+        assert all(p["status"]["phase"] == "Running" for p in pods)
+
+    def test_the_release_secret_round_trips(self, server: CorralServer, home: Path) -> None:
+        (secret,) = release_secrets(server, home, self.namespace, RELEASE)
+        assert secret["type"] == RELEASE_SECRET_TYPE
+        assert secret["metadata"]["name"] == f"sh.helm.release.v1.{RELEASE}.v1"
+        assert secret_labels(secret) == {
+            "owner": "helm",
+            "name": RELEASE,
+            "status": "deployed",
+            "version": "1",
+        }
+        release = decode_release(secret)
+        assert release["name"] == RELEASE
+        assert release["namespace"] == self.namespace
+        assert release["version"] == 1
+        assert release["info"]["status"] == "deployed"
+        assert release["chart"]["metadata"]["name"] == "greeter"
+        assert release["config"] == {"replicas": 2, "greeting": "hello"}
+        assert f"name: {RELEASE}-greeting" in release["manifest"]
+
+    def test_status_reads_the_release_back(self, cfg: helm.Config) -> None:
+        status = cfg.status(RELEASE)
+        assert (status["revision"], status["status"]) == (1, "deployed")
+        assert (status["chart_name"], status["chart_version"]) == ("greeter", "0.1.0")
+        assert cfg.get_values(RELEASE) == {"replicas": 2, "greeting": "hello"}
+        assert [r["name"] for r in cfg.list()] == [RELEASE]
+
+    def test_upgrade_with_changed_values_changes_the_objects(
+        self, cfg: helm.Config, server: CorralServer, home: Path
+    ) -> None:
+        values = {"replicas": 3, "greeting": "bonjour", "image": "nginx:2.0"}
+        summary = cfg.upgrade(GREETER, RELEASE, values, wait="watcher", timeout=90)
+        assert (summary["revision"], summary["status"]) == (2, "deployed")
+
+        objects = greeter(server, home, self.namespace)
+        assert objects["configmap"]["data"] == {"greeting": "bonjour"}
+        assert image_of(objects["deployment"]) == "nginx:2.0"
+        assert available(objects["deployment"], 3)
+
+        secrets = release_secrets(server, home, self.namespace, RELEASE)
+        assert [secret_labels(s)["status"] for s in secrets] == ["superseded", "deployed"]
+        assert decode_release(secrets[1])["config"] == values
+
+    def test_history_lists_both_revisions(self, cfg: helm.Config) -> None:
+        history = cfg.history(RELEASE)
+        assert [(r["revision"], r["status"]) for r in history] == [
+            (1, "superseded"),
+            (2, "deployed"),
+        ]
+
+    def test_rollback_brings_the_objects_back(
+        self, cfg: helm.Config, server: CorralServer, home: Path
+    ) -> None:
+        cfg.rollback(RELEASE, version=1, wait="watcher", timeout=90)
+
+        objects = greeter(server, home, self.namespace)
+        assert objects["configmap"]["data"] == {"greeting": "hello"}
+        assert image_of(objects["deployment"]) == "nginx:1.0"
+        assert objects["deployment"]["spec"]["replicas"] == 2
+        eventually(
+            lambda: available(
+                get_json(server, home, "deployment", f"{RELEASE}-web", "-n", self.namespace), 2
+            ),
+            what="rolled-back deployment available with 2 replicas",
+        )
+
+        history = cfg.history(RELEASE)
+        assert [(r["revision"], r["status"]) for r in history] == [
+            (1, "superseded"),
+            (2, "superseded"),
+            (3, "deployed"),
+        ]
+        secrets = release_secrets(server, home, self.namespace, RELEASE)
+        assert [secret_labels(s)["version"] for s in secrets] == ["1", "2", "3"]
+        rolled_back = decode_release(secrets[2])
+        assert rolled_back["info"]["description"] == "Rollback to 1"
+        assert rolled_back["config"] == {"replicas": 2, "greeting": "hello"}
+
+    def test_uninstall_removes_the_objects_and_the_release_secrets(
+        self, cfg: helm.Config, server: CorralServer, home: Path
+    ) -> None:
+        answer = cfg.uninstall(RELEASE, wait="watcher", timeout=90)
+        assert answer["release"]["name"] == RELEASE
+
+        assert greeter(server, home, self.namespace) == {
+            "configmap": None,
+            "deployment": None,
+            "service": None,
+        }
+        assert release_secrets(server, home, self.namespace, RELEASE) == []
+        eventually(
+            lambda: not release_pods(server, home, self.namespace), what="the release's pods gone"
+        )
+        assert cfg.list(all_states=True) == []
+        with pytest.raises(helm.HelmNotFoundError):
+            cfg.status(RELEASE)
+
+
+class TestHelmDefaults(Lifecycle):
+    apply = ApplyMethod.DEFAULT
+    namespace = "helm-defaults"
+
+
+class TestClientSideApply(Lifecycle):
+    apply = ApplyMethod.CLIENT_SIDE
+    namespace = "helm-client-side"
