@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import helm_python as helm
+import httpx
 from helm_python import _native
 
 from kubectlproc import get_json
@@ -36,6 +37,7 @@ from serverproc import CorralServer
 
 CHARTS = Path(__file__).parent / "charts"
 GREETER = CHARTS / "greeter"
+WIDGETS = CHARTS / "widgets"
 RELEASE_SECRET_TYPE = "helm.sh/release.v1"
 WAIT_SECONDS = 90
 
@@ -75,6 +77,18 @@ def install(
     )
     summary: dict[str, Any] = json.loads(payload)
     return summary
+
+
+def serves_server_side_apply(server: CorralServer) -> bool:
+    """Whether the server takes an apply patch (a dry run; nothing is written)."""
+    with server.client(server.token) as http:
+        answer = http.patch(
+            "/api/v1/namespaces/default/configmaps/helm-apply-probe",
+            params={"fieldManager": "helm-test", "dryRun": "All"},
+            headers={"Content-Type": "application/apply-patch+yaml"},
+            content=b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"helm-apply-probe"}}',
+        )
+    return answer.status_code != httpx.codes.UNSUPPORTED_MEDIA_TYPE
 
 
 def release_secrets(server: CorralServer, home: Path, namespace: str, name: str) -> list[Any]:

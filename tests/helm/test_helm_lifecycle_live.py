@@ -16,16 +16,14 @@ while the server does not serve ``application/apply-patch+yaml``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
 import helm_python as helm
-import httpx
 import pytest
 
-from kubectlproc import get_json, get_json_or_none, kubectl_ok
+from kubectlproc import get_json, get_json_or_none
 from polling import poll
 from serverproc import CorralServer, controller_args, module_server
 
@@ -34,7 +32,6 @@ from .releases import (
     RELEASE_SECRET_TYPE,
     ApplyMethod,
     decode_release,
-    helm_config,
     install,
     release_secrets,
 )
@@ -49,23 +46,6 @@ RELEASE = "demo"
 
 server = module_server("helm", ARGS, ENV)
 eventually = partial(poll, deadline=60, interval=0.2)
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("kubectl-home")
-
-
-def serves_server_side_apply(server: CorralServer) -> bool:
-    """Whether the server takes an apply patch (a dry run; nothing is written)."""
-    with server.client(server.token) as http:
-        answer = http.patch(
-            "/api/v1/namespaces/default/configmaps/helm-apply-probe",
-            params={"fieldManager": "helm-test", "dryRun": "All"},
-            headers={"Content-Type": "application/apply-patch+yaml"},
-            content=b'{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"helm-apply-probe"}}',
-        )
-    return answer.status_code != httpx.codes.UNSUPPORTED_MEDIA_TYPE
 
 
 def greeter(server: CorralServer, home: Path, ns: str) -> dict[str, Any]:
@@ -101,24 +81,6 @@ def available(deployment: dict[str, Any], replicas: int) -> bool:
 def secret_labels(secret: dict[str, Any]) -> dict[str, str]:
     labels: dict[str, str] = secret["metadata"]["labels"]
     return {k: labels[k] for k in ("owner", "name", "status", "version")}
-
-
-@pytest.fixture(scope="class", autouse=True)
-def release_namespace(request: pytest.FixtureRequest, server: CorralServer, home: Path) -> str:
-    """The class's namespace, created; the class is skipped if its apply method is not served."""
-    apply: ApplyMethod = request.cls.apply
-    if apply is ApplyMethod.DEFAULT and not serves_server_side_apply(server):
-        pytest.skip("Helm 4 installs with server-side apply; this server does not serve it")
-    namespace: str = request.cls.namespace
-    kubectl_ok(server, home, "create", "namespace", namespace)
-    return namespace
-
-
-@pytest.fixture(scope="class")
-def cfg(server: CorralServer, release_namespace: str) -> Iterator[helm.Config]:
-    """Helm bound to the server's admin kubeconfig and the class's namespace."""
-    with helm_config(server, release_namespace) as config:
-        yield config
 
 
 class Lifecycle:
