@@ -60,11 +60,17 @@ def install(
     values: dict[str, Any],
     apply: ApplyMethod,
     chart: Path = GREETER,
+    wait: bool = True,
 ) -> dict[str, Any]:
-    """``helm install --wait=watcher`` of ``chart`` as ``name``; Helm's release summary."""
+    """``helm install`` of ``chart`` as ``name`` (``--wait=watcher`` unless ``wait`` is
+    false); Helm's release summary."""
     if apply is ApplyMethod.DEFAULT:
-        return cfg.install(chart, name, values, wait="watcher", timeout=WAIT_SECONDS)
-    options = {"wait": "watcher", "timeout_seconds": WAIT_SECONDS, "server_side_apply": False}
+        if wait:
+            return cfg.install(chart, name, values, wait="watcher", timeout=WAIT_SECONDS)
+        return cfg.install(chart, name, values)
+    options: dict[str, Any] = {"server_side_apply": False}
+    if wait:
+        options |= {"wait": "watcher", "timeout_seconds": WAIT_SECONDS}
     payload = _native.call_string(
         "helm_install",
         cfg._raw(),
