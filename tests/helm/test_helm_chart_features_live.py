@@ -1,6 +1,7 @@
 """The parts of a chart beyond plain templates, run by Helm v4 against Corral.
 
-charts/widgets brings a CRD in ``crds/`` and a custom resource of it, a
+charts/widgets brings a CRD in ``crds/`` and a custom resource of it,
+cluster-scoped PriorityClass, StorageClass and IngressClass objects, a
 template that ``lookup``s a live object, a post-install/post-upgrade hook
 Job and a ``helm test`` Pod. One ``corral server`` with every built-in
 controller and a simulated node runs the hook and test pods; a simulated
@@ -55,6 +56,19 @@ def widget(server: CorralServer, home: Path, ns: str) -> dict[str, Any] | None:
     )
 
 
+def cluster_classes(server: CorralServer, home: Path, ns: str) -> dict[str, Any]:
+    """The chart's cluster-scoped objects (named after the release namespace), by what
+    tells each apart: a priority's value, a provisioner, an ingress controller."""
+    priority = get_json_or_none(server, home, "priorityclass", f"{ns}-important")
+    storage = get_json_or_none(server, home, "storageclass", f"{ns}-fast")
+    ingress = get_json_or_none(server, home, "ingressclass", f"{ns}-widgets")
+    return {
+        "priorityclass": priority and priority["value"],
+        "storageclass": storage and storage["provisioner"],
+        "ingressclass": ingress and ingress["spec"]["controller"],
+    }
+
+
 def established(crd: dict[str, Any]) -> bool:
     conditions = {c["type"]: c["status"] for c in crd.get("status", {}).get("conditions", [])}
     return conditions.get("Established") == "True"
@@ -84,6 +98,12 @@ class ChartFeatures:
         resource = widget(server, home, self.namespace)
         assert resource is not None
         assert resource["spec"] == {"size": "small"}
+
+        assert cluster_classes(server, home, self.namespace) == {
+            "priorityclass": 1000,
+            "storageclass": "example.corral.io/fast",
+            "ingressclass": "example.corral.io/widgets",
+        }
 
         job = get_json(server, home, "job", f"{RELEASE}-announce", "-n", self.namespace)
         assert job["status"].get("succeeded") == 1
@@ -161,6 +181,11 @@ class ChartFeatures:
             is None
         )
         assert release_secrets(server, home, self.namespace, RELEASE) == []
+        assert cluster_classes(server, home, self.namespace) == {
+            "priorityclass": None,
+            "storageclass": None,
+            "ingressclass": None,
+        }
         assert established(get_json(server, home, "crd", CRD))
 
 

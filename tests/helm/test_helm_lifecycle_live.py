@@ -54,6 +54,7 @@ def greeter(server: CorralServer, home: Path, ns: str) -> dict[str, Any]:
         "configmap": get_json_or_none(server, home, "configmap", f"{RELEASE}-greeting", "-n", ns),
         "deployment": get_json_or_none(server, home, "deployment", f"{RELEASE}-web", "-n", ns),
         "service": get_json_or_none(server, home, "service", f"{RELEASE}-web", "-n", ns),
+        "autoscaler": get_json_or_none(server, home, "hpa", f"{RELEASE}-web", "-n", ns),
     }
 
 
@@ -106,6 +107,7 @@ class Lifecycle:
         assert available(objects["deployment"], 2)
         assert objects["service"]["spec"]["selector"] == {"app.kubernetes.io/instance": RELEASE}
         assert objects["service"]["spec"]["clusterIP"]
+        assert objects["autoscaler"] is None  # autoscaling.enabled is false
         pods = release_pods(server, home, self.namespace)
         assert len(pods) == 2
         assert all(p["status"]["phase"] == "Running" for p in pods)
@@ -139,7 +141,12 @@ class Lifecycle:
     def test_upgrade_with_changed_values_changes_the_objects(
         self, cfg: helm.Config, server: CorralServer, home: Path
     ) -> None:
-        values = {"replicas": 3, "greeting": "bonjour", "image": "nginx:2.0"}
+        values = {
+            "replicas": 3,
+            "greeting": "bonjour",
+            "image": "nginx:2.0",
+            "autoscaling": {"enabled": True},
+        }
         summary = cfg.upgrade(GREETER, RELEASE, values, wait="watcher", timeout=90)
         assert (summary["revision"], summary["status"]) == (2, "deployed")
 
@@ -147,6 +154,11 @@ class Lifecycle:
         assert objects["configmap"]["data"] == {"greeting": "bonjour"}
         assert image_of(objects["deployment"]) == "nginx:2.0"
         assert available(objects["deployment"], 3)
+        autoscaler = objects["autoscaler"]
+        assert autoscaler is not None  # the upgrade added an object
+        assert autoscaler["apiVersion"] == "autoscaling/v2"
+        assert autoscaler["spec"]["scaleTargetRef"]["name"] == f"{RELEASE}-web"
+        assert (autoscaler["spec"]["minReplicas"], autoscaler["spec"]["maxReplicas"]) == (3, 5)
 
         secrets = release_secrets(server, home, self.namespace, RELEASE)
         assert [secret_labels(s)["status"] for s in secrets] == ["superseded", "deployed"]
@@ -168,6 +180,7 @@ class Lifecycle:
         assert objects["configmap"]["data"] == {"greeting": "hello"}
         assert image_of(objects["deployment"]) == "nginx:1.0"
         assert objects["deployment"]["spec"]["replicas"] == 2
+        assert objects["autoscaler"] is None  # revision 1 had none: Helm deleted it
         eventually(
             lambda: available(
                 get_json(server, home, "deployment", f"{RELEASE}-web", "-n", self.namespace), 2
@@ -186,6 +199,7 @@ class Lifecycle:
         rolled_back = decode_release(secrets[2])
         assert rolled_back["info"]["description"] == "Rollback to 1"
         assert rolled_back["config"] == {"replicas": 2, "greeting": "hello"}
+        assert "HorizontalPodAutoscaler" not in rolled_back["manifest"]
 
     def test_uninstall_removes_the_objects_and_the_release_secrets(
         self, cfg: helm.Config, server: CorralServer, home: Path
@@ -197,6 +211,7 @@ class Lifecycle:
             "configmap": None,
             "deployment": None,
             "service": None,
+            "autoscaler": None,
         }
         assert release_secrets(server, home, self.namespace, RELEASE) == []
         eventually(
