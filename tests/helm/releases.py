@@ -60,17 +60,18 @@ def install(
     values: dict[str, Any],
     apply: ApplyMethod,
     chart: Path = GREETER,
-    wait: bool = True,
+    wait: str | None = "watcher",
 ) -> dict[str, Any]:
-    """``helm install`` of ``chart`` as ``name`` (``--wait=watcher`` unless ``wait`` is
-    false); Helm's release summary."""
+    """``helm install`` of ``chart`` as ``name``, waiting with Helm's ``wait`` strategy
+    (``watcher``: Helm 4's kstatus watches; ``legacy``: Helm 3's polling; None: no
+    wait); Helm's release summary."""
     if apply is ApplyMethod.DEFAULT:
         if wait:
-            return cfg.install(chart, name, values, wait="watcher", timeout=WAIT_SECONDS)
+            return cfg.install(chart, name, values, wait=wait, timeout=WAIT_SECONDS)
         return cfg.install(chart, name, values)
     options: dict[str, Any] = {"server_side_apply": False}
     if wait:
-        options |= {"wait": "watcher", "timeout_seconds": WAIT_SECONDS}
+        options |= {"wait": wait, "timeout_seconds": WAIT_SECONDS}
     payload = _native.call_string(
         "helm_install",
         cfg._raw(),

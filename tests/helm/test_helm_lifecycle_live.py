@@ -6,7 +6,8 @@ nodes, so the chart's Deployment really becomes Available and Helm's
 (charts/greeter: a ConfigMap, a Deployment, a Service) goes through install,
 status, upgrade with changed values, history, rollback and uninstall; each
 step is checked on the objects in Corral (kubectl) and on Helm's release
-Secrets (type, labels, and the gzipped JSON release inside).
+Secrets (type, labels, and the gzipped JSON release inside). Helm 3's
+polling ``--wait`` (Helm 4's ``legacy`` strategy) is checked on a rollout too.
 
 The same steps run twice, each in its own namespace: once on Helm's
 defaults (Helm 4 installs with server-side apply) and once with Helm's
@@ -230,3 +231,38 @@ class TestHelmDefaults(Lifecycle):
 class TestClientSideApply(Lifecycle):
     apply = ApplyMethod.CLIENT_SIDE
     namespace = "helm-client-side"
+
+
+class Helm3Wait:
+    """Helm 3's ``--wait`` (polling Deployments through their ReplicaSets), kept by Helm 4 as
+    the ``legacy`` strategy, also returns only once rollouts are complete."""
+
+    apply: ClassVar[ApplyMethod]
+    namespace: ClassVar[str]
+
+    def test_install_and_upgrade_wait_for_the_rollout(
+        self, cfg: helm.Config, server: CorralServer, home: Path
+    ) -> None:
+        install(cfg, RELEASE, {"replicas": 1}, self.apply, wait="legacy")
+        deployment = get_json(server, home, "deployment", f"{RELEASE}-web", "-n", self.namespace)
+        assert available(deployment, 1)
+
+        cfg.upgrade(
+            GREETER, RELEASE, {"replicas": 3, "image": "nginx:2.0"}, wait="legacy", timeout=90
+        )
+        deployment = get_json(server, home, "deployment", f"{RELEASE}-web", "-n", self.namespace)
+        assert image_of(deployment) == "nginx:2.0"
+        assert available(deployment, 3)
+
+        cfg.uninstall(RELEASE, wait="legacy", timeout=90)
+        assert greeter(server, home, self.namespace)["deployment"] is None
+
+
+class TestHelm3WaitDefaults(Helm3Wait):
+    apply = ApplyMethod.DEFAULT
+    namespace = "helm3-wait-defaults"
+
+
+class TestHelm3WaitClientSide(Helm3Wait):
+    apply = ApplyMethod.CLIENT_SIDE
+    namespace = "helm3-wait-client-side"

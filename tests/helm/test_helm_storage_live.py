@@ -30,7 +30,7 @@ server = module_server("helm-storage")
 
 def install_quickly(cfg: helm.Config, name: str, values: dict[str, Any]) -> None:
     """``helm install`` without ``wait``: no controllers run here."""
-    install(cfg, name, values, ApplyMethod.CLIENT_SIDE, wait=False)
+    install(cfg, name, values, ApplyMethod.CLIENT_SIDE, wait=None)
 
 
 @pytest.fixture(scope="class")
