@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import helm_python as helm
 import pytest
 
-from kubectlproc import get_json, get_json_or_none
+from kubectlproc import get_json, get_json_or_none, kubectl_ok
 from polling import poll
 from serverproc import CorralServer, controller_args, module_server
 
@@ -266,3 +266,40 @@ class TestHelm3WaitDefaults(Helm3Wait):
 class TestHelm3WaitClientSide(Helm3Wait):
     apply = ApplyMethod.CLIENT_SIDE
     namespace = "helm3-wait-client-side"
+
+
+class TestThreeWayMergeKeepsOutOfBandChanges:
+    """Client-side apply (Helm 3's only method) upgrades with a three-way strategic merge
+    patch of old manifest, new manifest and live object: what someone added by hand stays,
+    what the chart sets is set again. Server-side apply treats drift differently (field
+    ownership), so this is the client-side path only."""
+
+    apply: ClassVar[ApplyMethod] = ApplyMethod.CLIENT_SIDE
+    namespace: ClassVar[str] = "helm-drift"
+
+    def test_upgrade_merges_with_what_changed_in_the_cluster(
+        self, cfg: helm.Config, server: CorralServer, home: Path
+    ) -> None:
+        install(cfg, RELEASE, {}, self.apply)
+        ns = ("-n", self.namespace)
+        kubectl_ok(server, home, "scale", f"deployment/{RELEASE}-web", "--replicas=4", *ns)
+        kubectl_ok(server, home, "set", "env", f"deployment/{RELEASE}-web", "EXTRA=1", *ns)
+        kubectl_ok(server, home, "annotate", f"deployment/{RELEASE}-web", "team=blue", *ns)
+        kubectl_ok(server, home, "label", f"configmap/{RELEASE}-greeting", "extra=yes", *ns)
+
+        values = {"greeting": "hey", "image": "nginx:3.0"}
+        cfg.upgrade(GREETER, RELEASE, values, wait="watcher", timeout=90)
+
+        objects = greeter(server, home, self.namespace)
+        deployment, configmap = objects["deployment"], objects["configmap"]
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        assert container["image"] == "nginx:3.0"
+        # env merges by name: the chart's entry and the hand-added one
+        assert [e["name"] for e in container["env"]] == ["GREETING", "EXTRA"]
+        assert deployment["metadata"]["annotations"]["team"] == "blue"
+        # the chart sets replicas, so the patch sets them back over the drift
+        assert deployment["spec"]["replicas"] == 2
+        assert available(deployment, 2)
+        assert configmap["data"] == {"greeting": "hey"}
+        assert configmap["metadata"]["labels"]["extra"] == "yes"
+        assert configmap["metadata"]["labels"]["app.kubernetes.io/instance"] == RELEASE
