@@ -11,7 +11,8 @@ Helm 4 installs with server-side apply unless told otherwise, and the Python
 wrapper does not pass the ABI's ``server_side_apply`` option through, so
 `install` calls the ABI itself when a test asks for client-side apply.
 Upgrades and rollbacks keep the release's recorded apply method (Helm's
-``auto``), so they need no such option.
+``auto``), so they need no such option; `upgrade_forcing_conflicts` calls
+the ABI for ``force_conflicts``, which the wrapper does not pass either.
 
 `release_secrets` and `decode_release` read Helm's storage as a user would
 with kubectl: Secrets of type ``helm.sh/release.v1`` labelled
@@ -77,6 +78,26 @@ def install(
         cfg._raw(),
         _native.HANDLE(0),  # no cancellation context
         _native.HANDLE(0),  # no loaded chart: the chart is a path
+        str(chart),
+        name,
+        json.dumps(values),
+        json.dumps(options),
+    )
+    summary: dict[str, Any] = json.loads(payload)
+    return summary
+
+
+def upgrade_forcing_conflicts(
+    cfg: helm.Config, name: str, values: dict[str, Any], chart: Path = GREETER
+) -> dict[str, Any]:
+    """``helm upgrade --force-conflicts --wait=watcher`` (server-side apply taking over
+    fields other managers own); the wrapper does not pass ``force_conflicts`` through."""
+    options = {"wait": "watcher", "timeout_seconds": WAIT_SECONDS, "force_conflicts": True}
+    payload = _native.call_string(
+        "helm_upgrade",
+        cfg._raw(),
+        _native.HANDLE(0),
+        _native.HANDLE(0),
         str(chart),
         name,
         json.dumps(values),

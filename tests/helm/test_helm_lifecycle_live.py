@@ -35,6 +35,7 @@ from .releases import (
     decode_release,
     install,
     release_secrets,
+    upgrade_forcing_conflicts,
 )
 
 ARGS = controller_args("*", "--simulate-nodes", "2")
@@ -303,3 +304,43 @@ class TestThreeWayMergeKeepsOutOfBandChanges:
         assert configmap["data"] == {"greeting": "hey"}
         assert configmap["metadata"]["labels"]["extra"] == "yes"
         assert configmap["metadata"]["labels"]["app.kubernetes.io/instance"] == RELEASE
+
+
+class TestServerSideApplyOwnsFields:
+    """Helm 4's default upgrade is a server-side apply: a field the chart sets but someone
+    else now owns (``kubectl scale`` owns ``spec.replicas``) is a conflict naming the field
+    and its manager, and the upgrade fails; ``--force-conflicts`` takes the field back.
+    Fields the chart does not set (a hand-added env var, an annotation) stay either way."""
+
+    apply: ClassVar[ApplyMethod] = ApplyMethod.DEFAULT
+    namespace: ClassVar[str] = "helm-ssa-drift"
+
+    def test_upgrade_conflicts_on_a_field_kubectl_took_then_forces_it_back(
+        self, cfg: helm.Config, server: CorralServer, home: Path
+    ) -> None:
+        install(cfg, RELEASE, {}, self.apply)
+        ns = ("-n", self.namespace)
+        kubectl_ok(server, home, "scale", f"deployment/{RELEASE}-web", "--replicas=4", *ns)
+        kubectl_ok(server, home, "set", "env", f"deployment/{RELEASE}-web", "EXTRA=1", *ns)
+        kubectl_ok(server, home, "annotate", f"deployment/{RELEASE}-web", "team=blue", *ns)
+        values = {"greeting": "hey", "image": "nginx:3.0"}
+
+        with pytest.raises(helm.HelmReleaseError) as conflict:
+            cfg.upgrade(GREETER, RELEASE, values, wait="watcher", timeout=90)
+        assert "conflict" in str(conflict.value)
+        assert '"kubectl"' in str(conflict.value)
+        assert ".spec.replicas" in str(conflict.value)
+        assert [(r["revision"], r["status"]) for r in cfg.history(RELEASE)] == [
+            (1, "deployed"),
+            (2, "failed"),
+        ]
+
+        summary = upgrade_forcing_conflicts(cfg, RELEASE, values)
+        assert (summary["revision"], summary["status"]) == (3, "deployed")
+        deployment = greeter(server, home, self.namespace)["deployment"]
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        assert container["image"] == "nginx:3.0"
+        assert [e["name"] for e in container["env"]] == ["GREETING", "EXTRA"]
+        assert deployment["metadata"]["annotations"]["team"] == "blue"
+        assert deployment["spec"]["replicas"] == 2
+        assert available(deployment, 2)
