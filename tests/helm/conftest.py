@@ -28,11 +28,14 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="class", autouse=True)
 def release_namespace(request: pytest.FixtureRequest, server: CorralServer, home: Path) -> str:
-    """The class's namespace, created; the class is skipped if its apply method is not served."""
-    apply: ApplyMethod = request.cls.apply
+    """The class's namespace, created; the class is skipped if its apply method is not served.
+    A test outside such a class gets ``default``."""
+    apply: ApplyMethod | None = getattr(request.cls, "apply", None)
+    namespace: str | None = getattr(request.cls, "namespace", None)
+    if apply is None or namespace is None:
+        return "default"
     if apply is ApplyMethod.DEFAULT and not serves_server_side_apply(server):
         pytest.skip("Helm 4 installs with server-side apply; this server does not serve it")
-    namespace: str = request.cls.namespace
     kubectl_ok(server, home, "create", "namespace", namespace)
     return namespace
 
