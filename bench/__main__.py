@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import api_bench, kube_bench, startup_bench, storage_bench, workloads_bench
+from bench import api_bench, kube_bench, ssa_bench, startup_bench, storage_bench, workloads_bench
 from bench.report import Run
 
 SUITES = {
@@ -13,6 +13,7 @@ SUITES = {
     "api": api_bench.run,
     "kube": kube_bench.run,
     "workloads": workloads_bench.run,
+    "ssa": ssa_bench.run,
 }
 
 
