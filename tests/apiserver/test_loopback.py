@@ -68,3 +68,14 @@ async def test_watch_streams_and_ends_when_the_caller_leaves(api: InProcessAPI) 
         while transport._tasks:  # noqa: ASYNC110 (the app notices the disconnect)
             await asyncio.sleep(0.01)
     await client.close()
+
+
+async def test_writes_are_recorded_under_the_transport_user_agent(api: InProcessAPI) -> None:
+    """A component's writes carry its name in managedFields, as Kubernetes' do."""
+    transport = LoopbackTransport(
+        api.app, api.loopback.issue("system:test"), "kube-controller-manager"
+    )
+    client = Client(transport, namespace="default")
+    made = await client.create(CONFIGMAPS, {"metadata": {"name": "owned"}, "data": {"k": "v"}})
+    assert [m["manager"] for m in made["metadata"]["managedFields"]] == ["kube-controller-manager"]
+    await client.close()

@@ -167,9 +167,11 @@ class _Stream:
 class LoopbackTransport:
     """Carries a `corral.client.Client`'s requests straight into the ASGI ``app``."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(self, app: ASGIApp, token: str, user_agent: str = "corral") -> None:
         self._app = app
         self._token = token
+        #: Sent unless a request names its own: the field manager of its writes.
+        self._user_agent = {"user-agent": user_agent}
         self._tasks: set[asyncio.Task[None]] = set()
 
     def _start(
@@ -181,7 +183,8 @@ class LoopbackTransport:
         body: bytes | None,
     ) -> tuple[_Exchange, asyncio.Task[None]]:
         exchange = _Exchange(body or b"")
-        scope = _scope(method, path, query, headers or {}, self._token)
+        named = {k.lower(): v for k, v in (headers or {}).items()}
+        scope = _scope(method, path, query, {**self._user_agent, **named}, self._token)
         task = asyncio.create_task(self._call(scope, exchange))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

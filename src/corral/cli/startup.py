@@ -289,8 +289,14 @@ async def build_components(
     )
 
     def client_for(user: str, groups: tuple[str, ...] = ()) -> Client:
-        """An in-process client acting as the system user ``user``."""
-        return Client(LoopbackTransport(https_app, loopback.issue(user, groups)))
+        """An in-process client acting as the system user ``user``.
+
+        Its User-Agent names the component, as Kubernetes' do, so that its
+        writes are recorded in managedFields under that name
+        (``kube-controller-manager``, ``kubelet``).
+        """
+        agent = "kubelet" if user.startswith("system:node:") else user.removeprefix("system:")
+        return Client(LoopbackTransport(https_app, loopback.issue(user, groups), agent))
 
     duration, renew, retry = settings.lease_timings
     controllers = ControllerManager(
