@@ -284,6 +284,24 @@ def refused_inputs(run: Run) -> None:
         assert answer.status_code in (400, 422), answer.text
         assert listed not in answer.text
 
+    # Credentials that do not authenticate: a password as Basic, a wrong token
+    # secret, a forged JWT; and secrets in query parameters (redacted in the audit log).
+    guessed = s.new("password sent as Basic")
+    forged = s.add("forged JWT", ".".join(b64(s.new(f"forged JWT part {i}")) for i in (1, 2, 3)))
+    wrong_secret = s.add("wrong Corral token secret", "token-zzzzz:" + secrets.token_hex(24))
+    refused = {
+        "Basic password": f"Basic {s.add('Basic password credential', b64('admin:' + guessed))}",
+        "forged JWT": f"Bearer {forged}",
+        "wrong secret": f"Bearer {wrong_secret}",
+    }
+    for what, header in refused.items():
+        with run.http(Authorization=header) as http:
+            assert http.get("/api/v1/namespaces").status_code == 401, what
+    in_query = s.new("token in a query parameter")
+    with run.http(run.server.token) as http:
+        answer = http.get("/api/v1/namespaces", params={"token": in_query, "password": in_query})
+        assert answer.status_code == 200, answer.text
+
 
 def secret_paths(run: Run) -> None:
     """Secret values: every way kubectl writes and reads them, and service account tokens."""
@@ -433,6 +451,8 @@ def test_no_secret_at_rest_or_in_the_logs(run: Run) -> None:
     logins = [r["responseStatus"]["code"] for r in records if r["requestURI"] == LOGIN]
     assert {200, 201, 401} <= set(logins), "logins, failed ones too, are audited"
     uris = [r["requestURI"] for r in records]
+    assert "/api/v1/namespaces?token=[redacted]&password=[redacted]" in uris
+    assert sum(r["responseStatus"]["code"] == 401 for r in records) >= 3 + 4  # logins, headers
     assert any(u.startswith(CHANGE) for u in uris)
     assert any("serviceaccounts/robot/token" in u for u in uris)
     assert any(
