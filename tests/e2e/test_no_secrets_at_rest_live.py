@@ -127,7 +127,11 @@ def change_password(run: Run, token: str, current: str, new: str) -> None:
 
 
 def identity_paths(run: Run) -> None:
-    """Passwords and Corral tokens: every way they reach the server."""
+    """Passwords and Corral tokens: every way they reach the server.
+
+    Four password checks fail here, all from 127.0.0.1: the login rate limit
+    lets five failures per address through before it makes callers wait.
+    """
     s = run.secrets
     bootstrap = s.values["bootstrap password"]
     admin_pw = s.new("admin password")
