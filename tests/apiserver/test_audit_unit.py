@@ -90,6 +90,29 @@ async def test_an_impersonated_request_names_both_users(tmp_path: Path) -> None:
     assert "impersonatedUser" not in second
 
 
+async def test_logins_are_audited_and_probes_are_not(tmp_path: Path) -> None:
+    sink = AuditLog(str(tmp_path / "audit.log"), registry=CollectorRegistry())
+    sink.start()
+
+    async def refused_login(request: Request) -> AnyResponse:
+        return Response(401)
+
+    audit = Audit(sink, Level.REQUEST)
+    for path in ("/healthz", "/readyz/etcd", "/livez", "/version"):
+        await audit(Request(scope(path)), refused_login)
+    login = scope("/v3-public/localProviders/local", b"action=login")
+    await audit(Request(login), refused_login)
+    await audit(Request(scope("/cacerts")), refused_login)
+    await sink.close()
+    records = [json.loads(x) for x in (tmp_path / "audit.log").read_text().splitlines()]
+    assert [r["requestURI"] for r in records] == [
+        "/v3-public/localProviders/local?action=login",
+        "/cacerts",
+    ]
+    assert records[0]["responseStatus"]["code"] == 401
+    assert records[0]["user"] == {}
+
+
 async def test_a_full_queue_drops_and_counts(tmp_path: Path) -> None:
     registry = CollectorRegistry()
     sink = AuditLog(str(tmp_path / "audit.log"), queue_size=3, registry=registry)

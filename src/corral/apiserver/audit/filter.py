@@ -2,7 +2,8 @@
 
 It is the outermost filter of the HTTPS pipeline, so it sees every answer,
 refusals by authentication (401), impersonation and authorization (403)
-included; health probes (`PUBLIC_PATHS`) are not audited. The record is
+included; health probes (`PROBE_PATHS`) are not audited, while the other
+public paths are (a login, failed or not, is a record). The record is
 emitted at stage ``ResponseComplete``: for an ordinary request when the
 handler has answered, for a long-running one (watch, logs, exec) when its
 stream ends, so its ``latency`` is how long it stayed open. Long-running
@@ -31,11 +32,20 @@ from corral.apiserver.asgi import AnyResponse, Message, Request, StreamingRespon
 from corral.apiserver.audit.event import AuditRecord
 from corral.apiserver.audit.policy import Level, may_record_body, request_uri
 from corral.apiserver.audit.sink import AuditLog
-from corral.apiserver.pipeline import Handler, is_public
+from corral.apiserver.pipeline import Handler
 from corral.apiserver.requestinfo import parse_request_info
 from corral.machinery.protobuf import CONTENT_TYPE as PROTOBUF
 from corral.machinery.protobuf import decode_object
 from corral.machinery.status import StatusError
+
+#: Paths never audited: probes, which load balancers would fill the log with
+#: (exactly these and their ``/<check>`` sub-paths).
+PROBE_PATHS = ("/healthz", "/livez", "/readyz", "/version")
+
+
+def is_probe(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in PROBE_PATHS)
+
 
 #: Request bodies larger than this are not recorded.
 MAX_RECORDED_BODY = 256 * 1024
@@ -96,7 +106,7 @@ class Audit:
         self._level = level
 
     async def __call__(self, request: Request, next_handler: Handler) -> AnyResponse:
-        if self._level is Level.NONE or is_public(request.path):
+        if self._level is Level.NONE or is_probe(request.path):
             return await next_handler(request)
         received = time.time()
         started = time.perf_counter()
