@@ -47,6 +47,20 @@ async def test_data_survives_close_and_reopen(tmp_path: Path) -> None:
         await backend.close()
 
 
+async def test_a_new_datastore_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    backend = await started(path)
+    try:
+        await backend.create("/k", b"v")
+        files = [
+            p for p in tmp_path.iterdir() if p.name.startswith("state.db") and "lock" not in p.name
+        ]
+        assert {p.name for p in files} >= {"state.db", "state.db-wal"}
+        assert {oct(p.stat().st_mode & 0o777) for p in files} == {oct(0o600)}
+    finally:
+        await backend.close()
+
+
 async def test_a_second_open_is_refused_while_the_first_holds_it(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     first = await started(path)

@@ -79,6 +79,9 @@ def open_datastore(path: str) -> Datastore:
     _check_header(path)
     lock_fd = _lock(path)
     try:
+        # Readable by its owner only; SQLite gives the -wal and -shm files the
+        # database file's mode.
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
             return _prepare(conn, path, lock_fd)
