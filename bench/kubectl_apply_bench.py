@@ -186,14 +186,14 @@ def _children_cpu() -> float:
 
 
 def _timed_apply(
-    server: Server, kubeconfig: Path, home: Path, path: Path
+    server: Server, kubeconfig: Path, home: Path, path: Path, extra: tuple[str, ...]
 ) -> tuple[Timing, list[str]]:
     env = {**os.environ, "HOME": str(home)}
     env.pop("KUBECONFIG", None)
     server_before, kubectl_before = _cpu_seconds(server.proc.pid), _children_cpu()
     start = time.perf_counter()
     done = subprocess.run(
-        [KUBECTL, "--kubeconfig", str(kubeconfig), "apply", "-f", str(path)],
+        [KUBECTL, "--kubeconfig", str(kubeconfig), "apply", *extra, "-f", str(path)],
         capture_output=True,
         text=True,
         env=env,
@@ -209,18 +209,25 @@ def _timed_apply(
     return timing, done.stdout.splitlines()
 
 
-def _round(tmp: Path, files: dict[str, Path]) -> tuple[Timing, Timing, Timing]:
+def _round(tmp: Path, files: dict[str, Path], extra: tuple[str, ...]) -> list[Timing]:
+    """Create, no-op and update applies (``extra``: kubectl flags) on a fresh server."""
     home = tmp / "home"
     home.mkdir()
+    server_side = "--server-side" in extra
     with running_server(tmp / "data") as server:
         kubeconfig = _kubeconfig(server, home)
-        create, lines = _timed_apply(server, kubeconfig, home, files["v1"])
-        assert sum(line.endswith(" created") for line in lines) == 200, lines
-        noop, lines = _timed_apply(server, kubeconfig, home, files["v1"])
-        assert all(line.endswith(" unchanged") for line in lines), lines
-        update, lines = _timed_apply(server, kubeconfig, home, files["v2"])
-        assert sum(line.endswith(" configured") for line in lines) == 190, lines
-    return create, noop, update
+        create, lines = _timed_apply(server, kubeconfig, home, files["v1"], extra)
+        if not server_side:
+            assert sum(line.endswith(" created") for line in lines) == 200, lines
+        noop, lines = _timed_apply(server, kubeconfig, home, files["v1"], extra)
+        if not server_side:
+            assert all(line.endswith(" unchanged") for line in lines), lines
+        update, lines = _timed_apply(server, kubeconfig, home, files["v2"], extra)
+        if not server_side:
+            assert sum(line.endswith(" configured") for line in lines) == 190, lines
+        else:  # kubectl says "serverside-applied" for every object, changed or not
+            assert sum(line.endswith(" serverside-applied") for line in lines) == 200, lines
+    return [create, noop, update]
 
 
 def run(report: Run) -> None:
@@ -228,11 +235,9 @@ def run(report: Run) -> None:
     scratch = Path(__file__).parent / ".work"
     scratch.mkdir(exist_ok=True)
     load_before = os.getloadavg()[0]
-    runs: dict[str, list[Timing]] = {
-        "first (creates)": [],
-        "second (no-op)": [],
-        "third (190 changed)": [],
-    }
+    steps = ("first (creates)", "second (no-op)", "third (190 changed)")
+    modes = {"": (), "--server-side, ": ("--server-side",)}
+    runs: dict[str, list[Timing]] = {f"{mode}{step}": [] for mode in modes for step in steps}
     with tempfile.TemporaryDirectory(dir=scratch) as tmp:
         files = {}
         for version in ("v1", "v2"):
@@ -241,7 +246,12 @@ def run(report: Run) -> None:
         for i in range(ROUNDS):
             where = Path(tmp) / f"round-{i}"
             where.mkdir()
-            for timings, timing in zip(runs.values(), _round(where, files), strict=True):
+            timings_of_round: list[Timing] = []
+            for mode, extra in modes.items():
+                mode_dir = where / (mode.strip(", ").lstrip("-") or "client-side")
+                mode_dir.mkdir()
+                timings_of_round += _round(mode_dir, files, extra)
+            for timings, timing in zip(runs.values(), timings_of_round, strict=True):
                 timings.append(timing)
     for which, timings in runs.items():
         walls = [t.wall for t in timings]
