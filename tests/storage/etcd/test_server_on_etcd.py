@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from etcdserver import EtcdServer, unique_root
+from datastoreoutage import ride_out_an_outage
+from etcdserver import EtcdServer, running_etcd, unique_root
 from kubectlproc import get_json, kubectl_argv, kubectl_env, kubectl_ok
 from serverproc import CorralServer, free_port, run_corral, running_server
 
@@ -127,3 +128,11 @@ def test_an_unreachable_etcd_is_one_clear_error(tmp_path: Path) -> None:
     )
     assert backup.returncode == 1
     assert f"corral: error: etcd at 127.0.0.1:{port}: unavailable" in backup.stderr
+
+
+def test_an_etcd_outage_makes_the_server_unready_and_writes_503(tmp_path: Path, home: Path) -> None:
+    with (
+        running_etcd() as etcd,
+        running_server(tmp_path / "data", ["--datastore", etcd.url(unique_root())]) as server,
+    ):
+        ride_out_an_outage(server, home, etcd.stop, etcd.start)

@@ -6,72 +6,15 @@ by plain HTTPS, as a user would.
 
 from __future__ import annotations
 
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from kubectlproc import get_json, kubectl_argv, kubectl_env, kubectl_ok
+from datastoreoutage import CMS, configmap, next_named, ride_out_an_outage, watch_lines
+from kubectlproc import get_json, kubectl_ok
 from pgserver import PASSWORD, PostgresServer, started_postgres
-from serverproc import CorralServer, free_port, run_corral, running_server
-
-CMS = "/api/v1/namespaces/default/configmaps"
-DEADLINE = 30.0
-
-
-def _configmap(name: str) -> dict[str, object]:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": name},
-        "data": {"k": name},
-    }
-
-
-def _until(check: object, what: str) -> None:
-    assert callable(check)
-    deadline = time.monotonic() + DEADLINE
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {DEADLINE}s")
-        time.sleep(0.1)
-
-
-def _readyz(server: CorralServer) -> httpx.Response:
-    return httpx.get(f"{server.http_url}/readyz?verbose", timeout=10)
-
-
-def _watch_lines(server: CorralServer, home: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            *kubectl_argv(server, "get", "cm", "-n", "default"),
-            "-w",
-            "--output-watch-events",
-            "-o",
-            'jsonpath={.type} {.object.metadata.name}{"\\n"}',
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=kubectl_env(home),
-    )
-
-
-def _next_named(watcher: subprocess.Popen[str], name: str) -> str:
-    assert watcher.stdout is not None
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        line = watcher.stdout.readline()
-        if not line:
-            raise AssertionError(
-                f"the watch ended: {watcher.stderr.read() if watcher.stderr else ''}"
-            )
-        if line.split()[-1:] == [name]:
-            return line.strip()
-    raise AssertionError(f"no event for {name}")
+from serverproc import free_port, run_corral, running_server
 
 
 @pytest.fixture
@@ -89,13 +32,13 @@ def test_kubectl_create_get_watch_on_postgres(
         kubectl_ok(server, home, "create", "configmap", "first", "--from-literal=k=v")
         got = get_json(server, home, "configmap", "first")
         assert got["data"] == {"k": "v"}
-        watcher = _watch_lines(server, home)
+        watcher = watch_lines(server, home)
         try:
-            assert _next_named(watcher, "first") == "ADDED first"
+            assert next_named(watcher, "first") == "ADDED first"
             kubectl_ok(server, home, "create", "configmap", "second", "--from-literal=k=w")
-            assert _next_named(watcher, "second") == "ADDED second"
+            assert next_named(watcher, "second") == "ADDED second"
             kubectl_ok(server, home, "delete", "configmap", "first")
-            assert _next_named(watcher, "first") == "DELETED first"
+            assert next_named(watcher, "first") == "DELETED first"
         finally:
             watcher.kill()
             watcher.wait()
@@ -121,39 +64,8 @@ def test_an_unreachable_datastore_makes_the_server_unready_and_writes_503(
 ) -> None:
     url = own_postgres.url(own_postgres.create_database())
     with running_server(tmp_path / "data", ("--datastore", url)) as server:
-        kubectl_ok(server, home, "create", "configmap", "before", "--from-literal=k=v")
-        watcher = _watch_lines(server, home)
-        try:
-            assert _next_named(watcher, "before") == "ADDED before"
-            with server.client(server.token) as client:
-                own_postgres.stop()
-
-                _until(lambda: _readyz(server).status_code != 200, "readyz failing")
-                readyz = _readyz(server).text
-                assert "[-]storage failed" in readyz
-                assert "unreachable" in readyz
-                assert PASSWORD not in readyz
-
-                refused = client.post(CMS, json=_configmap("during"))
-                assert refused.status_code == 503, refused.text
-                status = refused.json()
-                assert status["reason"] == "ServiceUnavailable"
-                assert "datastore is unreachable" in status["message"]
-                assert PASSWORD not in refused.text
-
-                own_postgres.start()
-                _until(lambda: _readyz(server).status_code == 200, "readyz passing again")
-                created = client.post(CMS, json=_configmap("after"))
-                assert created.status_code == 201, created.text
-            # The watch started before the outage carries on, without the refused write.
-            assert _next_named(watcher, "after") == "ADDED after"
-        finally:
-            watcher.kill()
-            watcher.wait()
-        names = [item["metadata"]["name"] for item in get_json(server, home, "cm")["items"]]
-        assert "during" not in names
-        assert {"before", "after"} <= set(names)
-        assert PASSWORD not in server.stderr()
+        ride_out_an_outage(server, home, own_postgres.stop, own_postgres.start, PASSWORD)
+        assert "unreachable" in server.stderr()
 
 
 def test_a_wrong_password_stops_the_server_with_a_clear_message(
@@ -193,16 +105,16 @@ def test_two_servers_on_one_database_see_each_others_writes(
         running_server(tmp_path / "b", args + shared_key) as b,
         a.client(a.token) as through_a,
     ):
-        watcher = _watch_lines(b, home)
+        watcher = watch_lines(b, home)
         try:
             for i in range(5):
-                created = through_a.post(CMS, json=_configmap(f"from-a-{i}"))
+                created = through_a.post(CMS, json=configmap(f"from-a-{i}"))
                 assert created.status_code == 201, created.text
                 # A consistent LIST through the other server sees it at once.
                 listed = kubectl_ok(b, home, "get", "cm", "-o", "name")
                 assert f"configmap/from-a-{i}" in listed.split()
             for i in range(5):
-                assert _next_named(watcher, f"from-a-{i}") == f"ADDED from-a-{i}"
+                assert next_named(watcher, f"from-a-{i}") == f"ADDED from-a-{i}"
         finally:
             watcher.kill()
             watcher.wait()

@@ -47,16 +47,22 @@ async def test_data_survives_close_and_reopen(tmp_path: Path) -> None:
         await backend.close()
 
 
+def _datastore_file_modes(directory: Path) -> dict[str, str]:
+    """The mode of every datastore file in ``directory`` (the lock file aside)."""
+    return {
+        p.name: oct(p.stat().st_mode & 0o777)
+        for p in directory.iterdir()
+        if p.name.startswith("state.db") and not p.name.endswith(".lock")
+    }
+
+
 async def test_a_new_datastore_is_readable_by_its_owner_only(tmp_path: Path) -> None:
-    path = tmp_path / "state.db"
-    backend = await started(path)
+    backend = await started(tmp_path / "state.db")
     try:
         await backend.create("/k", b"v")
-        files = [
-            p for p in tmp_path.iterdir() if p.name.startswith("state.db") and "lock" not in p.name
-        ]
-        assert {p.name for p in files} >= {"state.db", "state.db-wal"}
-        assert {oct(p.stat().st_mode & 0o777) for p in files} == {oct(0o600)}
+        modes = _datastore_file_modes(tmp_path)
+        assert set(modes) >= {"state.db", "state.db-wal"}
+        assert set(modes.values()) == {oct(0o600)}
     finally:
         await backend.close()
 

@@ -5,7 +5,8 @@ client cannot read at a revision, page with a limit or count, which the
 contract needs). Every unary call has a deadline, so a dead cluster is a
 `DatastoreError` naming the endpoints, never a hang. etcd's own refusals map
 onto the storage error tree: a future revision, a compacted one, anything else
-(unavailable, deadline, permission) is a `DatastoreError`; no gRPC exception
+(unavailable or past its deadline: `DatastoreUnavailableError`, a 503 for API
+callers; permission and the rest: `DatastoreError`); no gRPC exception
 leaves the driver.
 """
 
@@ -16,12 +17,14 @@ from typing import Any
 import grpc
 from aetcd import rpc
 
-from corral.storage.errors import DatastoreError, StorageError
+from corral.storage.errors import DatastoreError, DatastoreUnavailableError, StorageError
 from corral.storage.etcd.address import EtcdAddress
 
 #: Deadline of one request (seconds).
 CALL_TIMEOUT = 10.0
 #: etcd's messages for reads outside the kept history.
+#: gRPC codes meaning "etcd cannot be reached now" (a 503 for API callers).
+_UNREACHABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 FUTURE = "future revision"
 COMPACTED = "compacted"
 
@@ -62,9 +65,10 @@ class Connection:
             FUTURE in details or COMPACTED in details
         ):
             return EtcdRefusal(details)
-        return DatastoreError(
-            f"etcd at {self.address.describe()}: {error.code().name.lower()}: {details}"
-        )
+        message = f"etcd at {self.address.describe()}: {error.code().name.lower()}: {details}"
+        if error.code() in _UNREACHABLE:
+            return DatastoreUnavailableError(message)
+        return DatastoreError(message)
 
     async def call(self, method: Any, request: Any) -> Any:
         """One unary call, with the deadline and the failure mapping."""
