@@ -17,6 +17,7 @@ Errors (`corral.auth.errors`), one tree:
 
     AuthError
     ├── BootstrapError       the admin token record or admin.kubeconfig cannot be read or written
+    ├── SharedMaterialError  the CA, signing key or admin token the replicas share is unusable
     └── InvalidTokenError    a presented token is malformed, forged, expired or not for us
 """
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 from corral.auth.admin import AdminCredentials, ensure_admin_credentials
 from corral.auth.bootstrap import ADMIN_TOKEN_KEY, ADMIN_USER, BootstrapTokenAuthenticator
-from corral.auth.errors import AuthError, BootstrapError, InvalidTokenError
+from corral.auth.errors import AuthError, BootstrapError, InvalidTokenError, SharedMaterialError
 from corral.auth.satokens import ISSUER, ServiceAccountTokens, TokenClaims
 from corral.auth.serviceaccount import ObjectReader, ServiceAccountAuthenticator
 
@@ -40,6 +41,7 @@ __all__ = [
     "ObjectReader",
     "ServiceAccountAuthenticator",
     "ServiceAccountTokens",
+    "SharedMaterialError",
     "TokenClaims",
     "ensure_admin_credentials",
 ]
