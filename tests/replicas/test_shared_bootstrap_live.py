@@ -41,7 +41,7 @@ def test_a_second_replica_serves_the_same_ca_and_accepts_the_same_token(tmp_path
         assert kubeconfig_token(second.kubeconfig_path) == token
         # The client trusts only A's CA file, and reaches B.
         with first.client(token) as via_a_ca:
-            via_a_ca.base_url = second.https_url  # type: ignore[assignment]
+            via_a_ca.base_url = second.https_url
             seen = via_a_ca.get("/api/v1/namespaces/default/configmaps/from-a")
             assert seen.status_code == 200, seen.text
         a_sa = (first.data_dir / "tls" / "service-account.key").read_bytes()
