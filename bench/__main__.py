@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from bench import api_bench, audit_bench, kube_bench, startup_bench, storage_bench, workloads_bench
+from bench import (
+    api_bench,
+    audit_bench,
+    kube_bench,
+    replicas_bench,
+    startup_bench,
+    storage_bench,
+    workloads_bench,
+)
 from bench.report import Run
 
 SUITES = {
@@ -14,6 +22,7 @@ SUITES = {
     "kube": kube_bench.run,
     "workloads": workloads_bench.run,
     "secrets-audit": audit_bench.run,
+    "replicas": replicas_bench.run,
 }
 
 
