@@ -1,4 +1,6 @@
-"""`python -m bench [SUITE ...]`: run benchmark suites (all by default), record the figures."""
+"""`python -m bench [--datastore URL] [SUITE ...]`: run benchmark suites (all by
+default), record the figures. ``--datastore`` runs the API suite on that
+(empty) datastore, e.g. ``etcd://127.0.0.1:2379/bench``."""
 
 from __future__ import annotations
 
@@ -7,8 +9,13 @@ import sys
 from bench import (
     api_bench,
     audit_bench,
+    authz_bench,
+    etcd_bench,
+    identity_bench,
     kube_bench,
+    kubectl_apply_bench,
     replicas_bench,
+    ssa_bench,
     startup_bench,
     storage_bench,
     workloads_bench,
@@ -22,11 +29,22 @@ SUITES = {
     "kube": kube_bench.run,
     "workloads": workloads_bench.run,
     "secrets-audit": audit_bench.run,
+    "kubectl-apply": kubectl_apply_bench.run,
+    "identity": identity_bench.run,
+    "authz": authz_bench.run,
+    "ssa": ssa_bench.run,
+    "etcd": etcd_bench.run,
     "replicas": replicas_bench.run,
 }
 
 
 def main(argv: list[str]) -> None:
+    if "--datastore" in argv:
+        at = argv.index("--datastore")
+        if at + 1 >= len(argv):
+            raise SystemExit("bench: --datastore needs a URL")
+        api_bench.DATASTORE = argv[at + 1]
+        argv = argv[:at] + argv[at + 2 :]
     names = argv or list(SUITES)
     unknown = [n for n in names if n not in SUITES]
     if unknown:

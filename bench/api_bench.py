@@ -72,9 +72,9 @@ def _namespace(name: str, created: str) -> bytes:
     )
 
 
-async def _seed(path: Path) -> None:
+async def _seed(url: str) -> None:
     """Namespaces bench (100,000 ConfigMaps), list10k (10,000), watch and create (empty)."""
-    backend: Backend = open_backend(f"sqlite://{path}", StorageOptions(compact_interval=0))
+    backend: Backend = open_backend(url, StorageOptions(compact_interval=0))
     await backend.start()
     created = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for ns in ("bench", "list10k", "watch", "create"):
@@ -179,14 +179,26 @@ async def _watch_rate(server: Server) -> float:
         return received / (time.perf_counter() - start)
 
 
+#: ``--datastore URL`` given to ``python -m bench``: the API suite runs on it
+#: (seeded first; it must be empty) instead of a fresh SQLite file.
+DATASTORE: str | None = None
+
+
 def run(report: Run) -> None:
     """Seed, start the server on core 0, and measure from core 1."""
+    measure(report, DATASTORE)
+
+
+def measure(report: Run, datastore: str | None) -> None:
+    """The API figures, on ``datastore`` (None: a fresh SQLite file)."""
     scratch = Path(__file__).parent / ".work"
     scratch.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(dir=scratch) as tmp:
         data = Path(tmp)
-        uvloop.run(_seed(data / "state.db"))
-        with running_server(data, cpu=SERVER_CPU, args=("--controllers", "-*")) as server:
+        url = datastore or f"sqlite://{data / 'state.db'}"
+        uvloop.run(_seed(url))
+        args = ("--controllers", "-*", "--datastore", url)
+        with running_server(data, cpu=SERVER_CPU, args=args) as server:
             time.sleep(1.0)
             report.add(
                 Figure(

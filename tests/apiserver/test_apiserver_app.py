@@ -69,8 +69,9 @@ def auth(token: str = TOKEN) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_public_paths_are_the_health_endpoints() -> None:
-    assert set(PUBLIC_PATHS) == {"/healthz", "/livez", "/readyz", "/version"}
+def test_public_paths_are_the_health_endpoints_version_and_login() -> None:
+    public = {"/healthz", "/livez", "/readyz", "/version", "/v3-public", "/cacerts"}
+    assert set(PUBLIC_PATHS) == public
 
 
 @pytest.mark.parametrize("path", ["/livez", "/readyz", "/healthz", "/readyz/", "/readyz/ping"])

@@ -35,7 +35,8 @@ def test_readyz_over_tls(server: CorralServer) -> None:
         verbose = c.get("/readyz?verbose")
     assert verbose.status_code == 200
     assert verbose.text == (
-        "[+]ping ok\n[+]storage ok\n[+]watch-cache ok\n[+]crd-informer-synced ok\n[+]shutdown ok\n"
+        "[+]ping ok\n[+]storage ok\n[+]watch-cache ok\n[+]crd-informer-synced ok\n"
+        "[+]rbac-synced ok\n[+]shutdown ok\n"
         "readyz check passed\n"
     )
 

@@ -79,7 +79,9 @@ def test_secret_create_and_get_are_recorded_without_the_value(
 ) -> None:
     kubectl_ok(server, home, "create", "secret", "generic", "db", f"--from-literal=pw={MARKER}")
     kubectl_ok(server, home, "get", "secret", "db", "-o", "json")
-    created = find(workdir, verb="create", objectRef__resource="secrets")
+    created = find(
+        workdir, verb="create", objectRef__resource="secrets", objectRef__namespace="default"
+    )
     assert created["kind"] == "Event"
     assert created["apiVersion"] == "audit.k8s.io/v1"
     assert created["stage"] == "ResponseComplete"

@@ -44,6 +44,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServer]:
 def home(tmp_path_factory: pytest.TempPathFactory, server: CorralServer) -> Path:
     home = tmp_path_factory.mktemp("home")
     wait_for(lambda: run_kubectl(server, home, "get", "sa", "default").returncode == 0)
+    # RBAC: service accounts may do nothing until bound; these tests use them as editors.
+    group = "system:serviceaccounts"
+    kubectl_ok(
+        server,
+        home,
+        "create",
+        "clusterrolebinding",
+        "sa-edit",
+        "--clusterrole=edit",
+        f"--group={group}",
+    )
+    can_i = ("auth", "can-i", "create", "configmaps", "--as=x", f"--as-group={group}")
+    wait_for(lambda: run_kubectl(server, home, *can_i).returncode == 0)
     return home
 
 

@@ -7,12 +7,13 @@ test's directory; adding a driver to the contract suite is one entry here.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from corral.storage import Backend, StorageOptions, open_backend
+from etcdserver import fresh_etcd_url, stop_fresh
 
 from .helpers import FAST, BackendFactory
 
@@ -21,7 +22,16 @@ _counter = itertools.count()
 DRIVERS: dict[str, Callable[[Path], str]] = {
     "memory": lambda tmp: "memory://",
     "sqlite": lambda tmp: f"sqlite://{tmp}/state-{next(_counter)}.db",
+    # A server per datastore: the contract needs a log of its own (revision 0).
+    "etcd": fresh_etcd_url,
 }
+
+
+@pytest.fixture(autouse=True)
+def _stop_datastore_servers() -> Iterator[None]:
+    """Stop the servers a test's datastores needed (after its backends closed)."""
+    yield
+    stop_fresh()
 
 
 @pytest.fixture(params=sorted(DRIVERS))

@@ -22,7 +22,7 @@ def test_memory() -> None:
     assert isinstance(open_backend("memory://"), MemoryBackend)
 
 
-@pytest.mark.parametrize("scheme", ["postgres", "postgresql", "etcd"])
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
 def test_known_drivers_not_available_yet(scheme: str) -> None:
     with pytest.raises(DatastoreURLError, match="not available yet") as caught:
         open_backend(f"{scheme}://user:secret@host:5432/db")

@@ -1,8 +1,8 @@
 """Corral's Kubernetes-compatible API server, as plain ASGI apps.
 
 `APIServerApp` serves HTTPS: requests pass the filter pipeline
-(authenticate → impersonate → authorize → admission → handler → audit; only
-authentication exists yet) and end in a route. `HTTPRedirectApp` serves the
+(authenticate → impersonate → authorize → handler, with admission in the
+store; docs/rbac.md) and end in a route. `HTTPRedirectApp` serves the
 plain-HTTP port: health probes and redirects. `HealthChecks` is the registry
 of readiness checks other packages add to; `HTTPMetrics` counts requests and
 serves ``/metrics``. `build_kube_api` builds the Kubernetes API (resource

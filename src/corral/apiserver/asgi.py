@@ -66,8 +66,8 @@ class Request:
         self.subpath = ""
         #: The authenticated caller, set by the authentication filter.
         self.user: UserInfo | None = None
-        #: Who authenticated, when the request is served as another user
-        #: (``Impersonate-User``); None otherwise. Set by impersonation.
+        #: The real caller when the request is impersonated (``user`` is then
+        #: the impersonated user), set by the impersonation filter.
         self.impersonator: UserInfo | None = None
         self._headers: dict[str, str] | None = None
         self._query: dict[str, list[str]] | None = None
@@ -83,6 +83,14 @@ class Request:
                 headers[name] = f"{headers[name]}, {value}" if name in headers else value
             self._headers = headers
         return self._headers
+
+    def drop_headers(self, prefix: str) -> None:
+        """Remove every header whose lower-case name starts with ``prefix``."""
+        raw = prefix.encode("latin-1")
+        self.scope["headers"] = [
+            (n, v) for n, v in self.scope["headers"] if not n.lower().startswith(raw)
+        ]
+        self._headers = None
 
     @property
     def query(self) -> Mapping[str, list[str]]:

@@ -1,10 +1,10 @@
-"""The API server's authorizer: allow-all until RBAC arrives.
+"""Which authorizer the API server asks, and the allow-all default.
 
-Corral authorizes nothing yet: every authenticated caller may do
-everything. `AllowAll` says so honestly, and the self-subject reviews
-(`corral.apiserver.handlers.selfsubject`) ask whichever `Authorizer` is
-registered on the server parts (`set_authorizer`), so the identity work
-only swaps the implementation.
+`corral server` authorizes with RBAC (``corral.auth.rbac``, wired by
+``corral.cli.authorization``): the HTTPS filters are given it and the
+access reviews (`corral.apiserver.handlers.selfsubject`) find it here
+(`set_authorizer`). An app built without one — in-process tests — uses
+`AllowAll`, which allows every request of every authenticated user.
 """
 
 from __future__ import annotations
@@ -15,14 +15,12 @@ from corral.apiserver.handlers.context import ServerParts
 from corral.machinery.authn import UserInfo
 from corral.machinery.authz import Attributes, Authorizer, Decision
 
-ALLOW_ALL_REASON = (
-    "Corral does not authorize requests yet: every authenticated user may do everything"
-)
+ALLOW_ALL_REASON = "no authorizer is configured: every authenticated user may do everything"
 _KEY = "authorizer"
 
 
 class AllowAll:
-    """Allows every request of every user (Corral's behaviour today)."""
+    """Allows every request of every user (apps built without an authorizer)."""
 
     def authorize(self, user: UserInfo, attributes: Attributes) -> Decision:
         return Decision(True, ALLOW_ALL_REASON)

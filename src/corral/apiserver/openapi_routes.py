@@ -41,7 +41,17 @@ V3 = "/openapi/v3"
 
 def served(rt: ResourceType) -> ServedResource:
     """How the OpenAPI documents describe one resource type."""
-    resource = ServedResource(rt.group, rt.version, rt.kind, rt.resource, rt.namespaced, rt.verbs)
+    resource = ServedResource(
+        rt.group,
+        rt.version,
+        rt.kind,
+        rt.resource,
+        rt.namespaced,
+        rt.verbs,
+        # Custom resources take no strategic merge patch (415): kubectl must be told, or
+        # its apply sends one (it reads the PATCH body types from /openapi/v3).
+        strategic_merge_patch=rt.custom is None,
+    )
     subresources: list[Subresource] = []
     if "status" in rt.subresources:
         subresources.append(status_of(resource))

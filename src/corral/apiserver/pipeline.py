@@ -5,23 +5,46 @@ A request goes through filters in a fixed order, each able to answer early
 
     authenticate → impersonate → authorize → admission → handler → (audit)
 
-Only authentication exists yet; the others slot into `https_filters` as
-filters built on protocols from ``corral.machinery`` (an ``Authorizer``, an
-``Admission`` chain), in that order. A filter is any
+`Authenticate`, `Impersonate` and `Authorize` are filters built on the
+protocols of ``corral.machinery`` (``Authenticator``, ``Authorizer``);
+admission runs inside the store. A filter is any
 ``async (request, next) -> AnyResponse``.
 
 `PUBLIC_PATHS` is the one list of paths served without credentials.
+
+`SessionGuard` runs right after authentication and protects requests
+authenticated by the browser session cookie (``corral.machinery.sessions``):
+an unsafe method needs the CSRF header equal to the CSRF cookie, and a
+WebSocket upgrade needs an ``Origin`` that is one of the server's own; both
+answer 403 otherwise. Requests with an ``Authorization`` header are not
+concerned (a browser never adds one on another site's behalf).
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from corral.apiserver.asgi import AnyResponse, Request
+from corral.apiserver.impersonation import (
+    HEADER_PREFIX,
+    checks,
+    impersonated_user,
+    read_headers,
+)
+from corral.apiserver.requestinfo import parse_request_info
 from corral.machinery.authn import Authenticator
-from corral.machinery.status import NotFoundError, UnauthorizedError
+from corral.machinery.authz import REQUEST_USER, Attributes, Authorizer
+from corral.machinery.sessions import (
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    SAFE_METHODS,
+    cookie_value,
+    uses_session_cookie,
+)
+from corral.machinery.status import BadRequest, Forbidden, NotFoundError, UnauthorizedError
 
 Handler = Callable[[Request], Awaitable[AnyResponse]]
 Filter = Callable[[Request, Handler], Awaitable[AnyResponse]]
@@ -29,8 +52,10 @@ Filter = Callable[[Request, Handler], Awaitable[AnyResponse]]
 #: Paths anyone may request without a token: exactly these and their
 #: ``/<check>`` sub-paths. Probes (kubelet, load balancers) carry no
 #: credentials. ``/version`` is public as in Kubernetes (where it is
-#: readable by ``system:unauthenticated``).
-PUBLIC_PATHS: Final = ("/healthz", "/livez", "/readyz", "/version")
+#: readable by ``system:unauthenticated``). ``/v3-public`` is where one
+#: logs in; ``/cacerts`` is the server's CA certificate (public anyway), which
+#: ``corral login`` fetches to show its checksum before trusting it.
+PUBLIC_PATHS: Final = ("/healthz", "/livez", "/readyz", "/version", "/v3-public", "/cacerts")
 
 
 def is_public(path: str) -> bool:
@@ -65,6 +90,127 @@ class Authenticate:
                 raise UnauthorizedError()
             request.user = user
         return await next_handler(request)
+
+
+CSRF_REFUSED: Final = (
+    f"requests authenticated by the session cookie must send the {CSRF_HEADER} header "
+    f"equal to the {CSRF_COOKIE} cookie"
+)
+ORIGIN_REFUSED: Final = (
+    "WebSocket requests authenticated by the session cookie must come from the server's own origin"
+)
+
+
+class SessionGuard:
+    """403 for cookie-authenticated unsafe requests without the CSRF token and
+    cookie-authenticated WebSocket upgrades from a foreign ``Origin``."""
+
+    def __init__(self, origins: frozenset[str]) -> None:
+        self._origins = frozenset(o.rstrip("/").lower() for o in origins)
+
+    async def __call__(self, request: Request, next_handler: Handler) -> AnyResponse:
+        if request.user is not None and uses_session_cookie(request.headers):
+            if request.scope.get("type") == "websocket":
+                origin = request.headers.get("origin", "").rstrip("/").lower()
+                if origin not in self._origins:
+                    raise Forbidden("", detail=ORIGIN_REFUSED)
+            elif request.method not in SAFE_METHODS:
+                cookie = cookie_value(request.headers, CSRF_COOKIE) or ""
+                header = request.headers.get(CSRF_HEADER, "")
+                if not cookie or not hmac.compare_digest(cookie.encode(), header.encode()):
+                    raise Forbidden("", detail=CSRF_REFUSED)
+        return await next_handler(request)
+
+
+class Impersonate:
+    """Acts as the user the ``Impersonate-*`` headers name, if the caller may
+    (`corral.apiserver.impersonation`); 403 naming the first refused value."""
+
+    def __init__(self, authorizer: Authorizer) -> None:
+        self._authorizer = authorizer
+
+    async def __call__(self, request: Request, next_handler: Handler) -> AnyResponse:
+        caller = request.user
+        if caller is None:
+            return await next_handler(request)
+        wanted = read_headers(request.scope["headers"])
+        if wanted.empty:
+            return await next_handler(request)
+        if not wanted.user:
+            if not wanted.others:  # an empty Impersonate-User asks for nothing
+                request.drop_headers(HEADER_PREFIX)
+                return await next_handler(request)
+            raise BadRequest(
+                "requested impersonation of groups, uid or extra without impersonating a user"
+            )
+        for attrs in checks(wanted):
+            decision = self._authorizer.authorize(caller, attrs)
+            if not decision.allowed:
+                raise Forbidden.for_request(
+                    user=caller.name,
+                    verb=attrs.verb,
+                    resource=attrs.resource,
+                    group=attrs.group,
+                    namespace=attrs.namespace,
+                    name=attrs.name,
+                    subresource=attrs.subresource,
+                    authorizer_reason=decision.reason,
+                )
+        request.drop_headers(HEADER_PREFIX)
+        request.impersonator = caller
+        request.user = impersonated_user(wanted)
+        return await next_handler(request)
+
+
+def request_attributes(request: Request) -> Attributes:
+    """What ``request`` asks for, as the authorizer is told (Kubernetes' RequestInfo)."""
+    info = parse_request_info(request.method, request.path, request.query)
+    if not info.is_resource_request:
+        return Attributes(verb=info.verb, resource_request=False, path=request.path)
+    return Attributes(
+        verb=info.verb,
+        group=info.group,
+        version=info.version,
+        resource=info.resource,
+        subresource=info.subresource,
+        namespace=info.namespace,
+        name=info.name,
+    )
+
+
+class Authorize:
+    """Asks the authorizer about every authenticated request; 403 as Kubernetes words it.
+
+    Public paths (`PUBLIC_PATHS`) served without credentials pass. The user
+    is published in ``REQUEST_USER`` for admission (escalation checks).
+    """
+
+    def __init__(self, authorizer: Authorizer) -> None:
+        self._authorizer = authorizer
+
+    async def __call__(self, request: Request, next_handler: Handler) -> AnyResponse:
+        user = request.user
+        if user is None:
+            return await next_handler(request)
+        attrs = request_attributes(request)
+        decision = self._authorizer.authorize(user, attrs)
+        if not decision.allowed:
+            raise Forbidden.for_request(
+                user=user.name,
+                verb=attrs.verb,
+                resource=attrs.resource,
+                group=attrs.group,
+                namespace=attrs.namespace,
+                name=attrs.name,
+                subresource=attrs.subresource,
+                path=attrs.path,
+                authorizer_reason=decision.reason,
+            )
+        token = REQUEST_USER.set(user)
+        try:
+            return await next_handler(request)
+        finally:
+            REQUEST_USER.reset(token)
 
 
 @dataclass(frozen=True, slots=True)

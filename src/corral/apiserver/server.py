@@ -14,7 +14,8 @@ shutdown, before the HTTP servers wait for open requests).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from corral.apiserver.admission import (
     BuiltinAdmission,
@@ -43,8 +44,12 @@ class KubeAPIServer:
     caches: WatchCaches
     crds: CRDController
     admission: BuiltinAdmission | None = None
+    #: What others started on these caches (the RBAC feed): stopped first.
+    stoppers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def stop(self) -> None:
+        for stop in self.stoppers:
+            await stop()
         if self.admission is not None:
             await self.admission.stop()
         await self.crds.stop()

@@ -5,7 +5,8 @@ Messages name files and keys, never a token or a hash.
     AuthError
     ├── BootstrapError       the admin token record or admin.kubeconfig cannot be read or written
     ├── SharedMaterialError  the CA, signing key or admin token the replicas share is unusable
-    └── InvalidTokenError    a presented token is malformed, forged, expired or not for us
+    ├── InvalidTokenError    a presented token is malformed, forged, expired or not for us
+    └── PasswordPolicyError  a new password does not satisfy the password policy
 """
 
 from __future__ import annotations
@@ -27,3 +28,8 @@ class SharedMaterialError(AuthError):
 class InvalidTokenError(AuthError):
     """A token cannot be accepted. The message says why in a few words, never
     quoting the token; authenticators turn it into "not authenticated"."""
+
+
+class PasswordPolicyError(AuthError):
+    """A new password is refused by the policy; the message is for the user
+    and never quotes the password."""

@@ -8,7 +8,8 @@ The CLI also catches the other packages' errors at start-up (storage's
     ├── ConfigFileError   the --config file is unreadable, not YAML, or has a bad key or value
     ├── SettingsError     settings that are valid alone but not together (or a bad address)
     ├── StartupError      the server cannot start: data dir, ports, datastore, TLS, credentials
-    └── KeyRotationError  ``corral secrets-encrypt``: the key file cannot be changed (yet)
+    ├── KeyRotationError  ``corral secrets-encrypt``: the key file cannot be changed (yet)
+    └── DatastoreCommandError  backup/restore failed: datastore unusable, bad file, not empty
 """
 
 from __future__ import annotations
@@ -32,3 +33,7 @@ class StartupError(CLIError):
 
 class KeyRotationError(CLIError):
     """``corral secrets-encrypt`` cannot do what was asked (the message says why)."""
+
+
+class DatastoreCommandError(CLIError):
+    """``corral backup`` or ``corral restore`` could not do its work."""

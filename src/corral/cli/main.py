@@ -16,9 +16,12 @@ from collections.abc import Sequence
 import click
 
 from corral import __version__
+from corral.cli.backup_command import backup_command, restore_command
 from corral.cli.errors import CLIError
+from corral.cli.login_command import login_command, logout_command
 from corral.cli.secrets_encrypt import secrets_encrypt_command
 from corral.cli.server_command import server_command
+from corral.cli.user_command import user_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -29,6 +32,11 @@ def cli() -> None:
 
 cli.add_command(server_command)
 cli.add_command(secrets_encrypt_command)
+cli.add_command(login_command)
+cli.add_command(logout_command)
+cli.add_command(user_command)
+cli.add_command(backup_command)
+cli.add_command(restore_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -193,3 +193,15 @@ def _announce(settings: ServerSettings, https_port: int, http_port: int, c: Comp
         f"  try: {hint}\n\n"
     )
     sys.stderr.flush()
+    _show_bootstrap_password(settings, c)
+
+
+def _show_bootstrap_password(settings: ServerSettings, c: Components) -> None:
+    """The new admin password, once, to a terminal only (never to a log)."""
+    if c.bootstrap_password is None or not sys.stdout.isatty():
+        return
+    sys.stdout.write(
+        f"  first login: user admin, password {c.bootstrap_password}\n"
+        f"  (also in {settings.data_dir / 'bootstrap-password'} until you change it)\n\n"
+    )
+    sys.stdout.flush()

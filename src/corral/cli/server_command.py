@@ -102,7 +102,7 @@ def _drop_empty(
     show_default="sqlite:///<data-dir>/state.db",
     envvar="CORRAL_DATASTORE",
     show_envvar=True,
-    help="Datastore URL: sqlite:///path or memory://.",
+    help="Datastore URL: sqlite:///path, etcd://host:port[,host:port...][/root] or memory://.",
 )
 @click.option(
     "--tls-san",
@@ -286,6 +286,51 @@ def _drop_empty(
     envvar="CORRAL_AUDIT_LOG_MAXBACKUP",
     show_envvar=True,
     help="Rotated audit log files to keep.",
+)
+@click.option(
+    "--password-min-length",
+    type=click.IntRange(8, 256),
+    default=12,
+    show_default=True,
+    envvar="CORRAL_PASSWORD_MIN_LENGTH",
+    show_envvar=True,
+    help="Fewest characters a local user's new password may have.",
+)
+@click.option(
+    "--session-ttl",
+    type=DurationType(),
+    default="16h",
+    show_default=True,
+    envvar="CORRAL_SESSION_TTL",
+    show_envvar=True,
+    help="How long a login session (token or browser cookie) lasts.",
+)
+@click.option(
+    "--session-idle-timeout",
+    type=DurationType(),
+    default="0",
+    show_default=True,
+    envvar="CORRAL_SESSION_IDLE_TIMEOUT",
+    show_envvar=True,
+    help="A login session unused this long stops working (0: never).",
+)
+@click.option(
+    "--token-max-ttl",
+    type=DurationType(),
+    default="2160h",
+    show_default=True,
+    envvar="CORRAL_TOKEN_MAX_TTL",
+    show_envvar=True,
+    help="The longest any Corral token may live (0: no limit).",
+)
+@click.option(
+    "--kubeconfig-token-ttl",
+    type=DurationType(),
+    default="720h",
+    show_default=True,
+    envvar="CORRAL_KUBECONFIG_TOKEN_TTL",
+    show_envvar=True,
+    help="How long the token of a kubeconfig written by 'corral login' lasts.",
 )
 @click.option(
     "--shutdown-grace-period",

@@ -63,6 +63,14 @@ class ServerSettings:
     #: ``--audit-log-maxsize`` (MiB; 0: never rotate) and ``--audit-log-maxbackup``.
     audit_log_maxsize: int = 100
     audit_log_maxbackup: int = 10
+    #: ``--password-min-length``: the password policy of local users.
+    password_min_length: int = 12
+    #: Token lifetimes in seconds: ``--session-ttl``, ``--session-idle-timeout``
+    #: (0: off), ``--token-max-ttl`` (0: none), ``--kubeconfig-token-ttl``.
+    session_ttl: int = 16 * 3600
+    session_idle_timeout: int = 0
+    token_max_ttl: int = 90 * 24 * 3600
+    kubeconfig_token_ttl: int = 30 * 24 * 3600
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> ServerSettings:
@@ -112,6 +120,11 @@ class ServerSettings:
             audit_level=_audit_level(params),
             audit_log_maxsize=int(params.get("audit_log_maxsize", 100)),
             audit_log_maxbackup=int(params.get("audit_log_maxbackup", 10)),
+            password_min_length=int(params.get("password_min_length") or 12),
+            session_ttl=_seconds(params, "session_ttl", 16 * 3600, zero_ok=False),
+            session_idle_timeout=_seconds(params, "session_idle_timeout", 0),
+            token_max_ttl=_seconds(params, "token_max_ttl", 90 * 24 * 3600),
+            kubeconfig_token_ttl=_seconds(params, "kubeconfig_token_ttl", 30 * 24 * 3600),
         )
 
     @property
@@ -200,4 +213,13 @@ def _lease_timings(params: Mapping[str, Any]) -> tuple[float, float, float]:
 def _positive_ttl(seconds: int) -> int:
     if seconds <= 0:
         raise SettingsError(f"--event-ttl must be longer than 0s, not {seconds}s")
+    return seconds
+
+
+def _seconds(params: Mapping[str, Any], key: str, default: int, *, zero_ok: bool = True) -> int:
+    value = params.get(key)
+    seconds = default if value is None else int(float(value))
+    if seconds < 0 or (seconds == 0 and not zero_ok):
+        flag = "--" + key.replace("_", "-")
+        raise SettingsError(f"{flag} must be longer than 0s, not {seconds}s")
     return seconds

@@ -17,7 +17,12 @@ that leaves everything on disk as it was:
 4. build the Kubernetes API (registry, system namespaces, watch caches with
    their ``watch-cache`` readiness check), the two ASGI apps, the health
    registry (with the ``storage`` readiness check) and the metrics;
-5. build (not start) the controller manager and the simulated nodes, whose
+5. with management on, local identity (`corral.management.Identity`): its
+   token authenticator, ``/v3`` routes and password-change filter go into the
+   HTTPS app; once the app exists it installs the User and Token kinds and
+   the ``admin`` user (whose new bootstrap password `Components` carries, for
+   `serve` to show on a terminal only);
+6. build (not start) the controller manager and the simulated nodes, whose
    clients are in-process (loopback) and act as named system users; `serve`
    starts them once the servers listen (`Components.start_background`).
 
@@ -58,9 +63,11 @@ from corral.apiserver import (
     storage_check,
 )
 from corral.apiserver.admission.services import ServiceRanges
+from corral.apiserver.asgi import Request, Response
 from corral.apiserver.audit import Audit, AuditLog, Level
 from corral.apiserver.handlers.tokenrequest import set_token_issuer
 from corral.apiserver.objectreader import CachedObjects
+from corral.apiserver.pipeline import Route
 from corral.auth import (
     AdminCredentials,
     AuthError,
@@ -70,17 +77,21 @@ from corral.auth import (
     SharedMaterialError,
     ensure_admin_credentials,
 )
+from corral.auth.rbac import CONTROLLER_MANAGER_USER
 from corral.auth.sharedmaterial import (
     share_admin_token,
     share_tls_material,
     sync_admin_kubeconfig,
 )
+from corral.cli.authorization import install_rbac
 from corral.cli.errors import StartupError
 from corral.cli.settings import ServerSettings
-from corral.client import Client
+from corral.client import Client, ClientError
 from corral.kube.context import KubeOptions
 from corral.kube.manager import ControllerManager, LeaseTimings
-from corral.machinery.authn import MASTERS_GROUP, UnionAuthenticator
+from corral.machinery.authn import MASTERS_GROUP, Authenticator, UnionAuthenticator
+from corral.machinery.status import MethodNotAllowed, StatusError
+from corral.management import Identity, IdentityOptions, TokenTTLs
 from corral.node.simulated import SimulatedNodes
 from corral.pki import (
     CertPolicy,
@@ -194,6 +205,9 @@ class Components:
     nodes: SimulatedNodes | None
     encryption: EncryptionAtRest | None = None
     audit_log: AuditLog | None = None
+    identity: Identity | None = None
+    #: The ``admin`` user's password when this start created it (show it on a terminal only).
+    bootstrap_password: str | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_background(self) -> None:
@@ -215,6 +229,8 @@ class Components:
         if self.nodes is not None:
             await self.nodes.stop()
         await self.controllers.stop()
+        if self.identity is not None:
+            await self.identity.stop()
 
     async def close(self) -> None:
         """Write what the audit log still holds (after the servers stopped)."""
@@ -268,20 +284,29 @@ async def build_components(
         event_ttl=settings.event_ttl,
         service_ranges=ServiceRanges(settings.service_cidr, settings.node_port_range),
     )
+    authorizer = await install_rbac(kube, health)  # RBAC: policy, index, escalation checks
     loopback = LoopbackAuthenticator()
     sa_tokens = ServiceAccountTokens(sa_key)  # serviceaccounts/token, the tokens controller
     set_token_issuer(kube.api.parts, sa_tokens)
+    authenticators: list[Authenticator] = [
+        BootstrapTokenAuthenticator(credentials.token_hash),
+        loopback,
+        ServiceAccountAuthenticator(sa_tokens, CachedObjects(kube.api.parts)),
+    ]
+    identity = _identity(settings, kube) if settings.management else None
+    if identity is not None:
+        authenticators.append(identity.authenticator)
     https_app = APIServerApp(
-        authenticator=UnionAuthenticator(
-            BootstrapTokenAuthenticator(credentials.token_hash),
-            loopback,
-            ServiceAccountAuthenticator(sa_tokens, CachedObjects(kube.api.parts)),
-        ),
+        authenticator=UnionAuthenticator(*authenticators),
+        authorizer=authorizer,
         health=health,
         metrics=metrics,
         api=kube.api,
         openapi=kube.openapi,
         audit=None if audit_log is None else Audit(audit_log, Level.parse(settings.audit_level)),
+        routes=[_ca_route(tls.ca_pem), *(identity.routes if identity is not None else ())],
+        filters=identity.filters if identity is not None else (),
+        origins=_own_origins(settings, https_port),
     )
     http_app = HTTPRedirectApp(
         health=health,
@@ -296,8 +321,8 @@ async def build_components(
 
     duration, renew, retry = settings.lease_timings
     controllers = ControllerManager(
-        # Until RBAC exists (the identity issue), the controller manager is a master.
-        client_for("system:kube-controller-manager", (MASTERS_GROUP,)),
+        # Least privilege: the ClusterRole system:kube-controller-manager (auth.rbac.bootstrap).
+        client_for(CONTROLLER_MANAGER_USER),
         options=KubeOptions(
             node_monitor_grace_period=settings.node_monitor_grace_period,
             ca_pem=tls.ca_pem,
@@ -306,6 +331,15 @@ async def build_components(
         controllers=settings.controllers,
         lease=LeaseTimings(duration, renew, retry),
     )
+    bootstrap_password = None
+    if identity is not None:
+        try:
+            bootstrap_password = await identity.start(
+                client_for("system:corral-management", (MASTERS_GROUP,))
+            )
+        except (StatusError, ClientError, TimeoutError) as exc:
+            await identity.stop()
+            raise StartupError(f"cannot set up local users: {exc}") from None
     nodes = SimulatedNodes(client_for, settings.simulate_nodes) if settings.simulate_nodes else None
     if nodes is not None:  # pods/log, exec… of pods on simulated nodes reach them
         add_node_connector(kube.api.parts, nodes.connector)
@@ -323,7 +357,45 @@ async def build_components(
         nodes,
         storage.encryption,
         audit_log,
+        identity,
+        bootstrap_password,
     )
+
+
+def _identity(settings: ServerSettings, kube: KubeAPIServer) -> Identity:
+    ttls = TokenTTLs(
+        session=settings.session_ttl,
+        idle=settings.session_idle_timeout,
+        maximum=settings.token_max_ttl,
+        kubeconfig=settings.kubeconfig_token_ttl,
+    )
+    options = IdentityOptions(
+        data_dir=settings.data_dir,
+        # Only from the environment: a flag would show in ps.
+        bootstrap_password=os.environ.get("CORRAL_BOOTSTRAP_PASSWORD") or None,
+        password_min_length=settings.password_min_length,
+        ttls=ttls,
+    )
+    return Identity(kube.api.parts, options)
+
+
+def _ca_route(ca_pem: bytes) -> Route:
+    """``GET /cacerts``: the CA certificate (PEM), public, for ``corral login``."""
+
+    async def serve(request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            raise MethodNotAllowed("cacerts", request.method)
+        return Response(200, ca_pem, b"application/x-pem-file")
+
+    return Route("cacerts", "/cacerts", serve)
+
+
+def _own_origins(settings: ServerSettings, https_port: int) -> list[str]:
+    """The origins of this server's own URLs: where its web pages come from."""
+    hosts = {settings.public_host, "localhost", "127.0.0.1", "[::1]"}
+    for san in settings.tls_sans:
+        hosts.add(f"[{san}]" if ":" in san else san)
+    return [f"https://{host}:{https_port}" for host in sorted(hosts)]
 
 
 def _ring_size() -> int:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from corral.client import Client
 from corral.controller import LeaderElector, SharedInformers
 from corral.kube import (
+    clusterroleaggregation,
     cronjob,
     daemonset,
     deployment,
@@ -66,6 +67,7 @@ CONTROLLERS: dict[str, Builder] = {
     "disruption": disruption.build,
     "scheduler": scheduler.build,
     "nodelifecycle": nodelifecycle.build,
+    "clusterrole-aggregation": clusterroleaggregation.build,
 }
 
 LEASE_NAMESPACE = "kube-system"

@@ -28,3 +28,6 @@ CONTROLLER_REVISIONS = ResourceRef("apps", "v1", "controllerrevisions", kind="Co
 JOBS = ResourceRef("batch", "v1", "jobs", kind="Job")
 CRON_JOBS = ResourceRef("batch", "v1", "cronjobs", kind="CronJob")
 LEASES = ResourceRef("coordination.k8s.io", "v1", "leases", kind="Lease")
+CLUSTER_ROLES = ResourceRef(
+    "rbac.authorization.k8s.io", "v1", "clusterroles", namespaced=False, kind="ClusterRole"
+)

@@ -6,7 +6,8 @@ the driver and its address. This module decides the accepted forms:
 - ``sqlite:///abs/path.db`` (an absolute path), ``sqlite://rel/path.db`` (a
   path relative to the working directory); percent-escapes are decoded.
 - ``memory://``: nothing kept after the process ends (tests, demos).
-- ``postgres://``, ``postgresql://``, ``etcd://``: known, not yet available.
+- ``etcd://host:port[,host:port...][/root]``: an etcd v3 cluster (`EtcdBackend`).
+- ``postgres://``, ``postgresql://``: known, not yet available.
 
 Errors never echo the URL itself, which may carry a password; they name the
 scheme and the forms that are supported.
@@ -24,8 +25,9 @@ from corral.storage.options import StorageOptions
 from corral.storage.sqlite import SQLiteBackend
 
 SUPPORTED = "sqlite:///path/to/state.db, sqlite://relative/path.db, memory://"
+SUPPORTED += ", etcd://host:port[,host:port...][/root]"
 
-_NOT_YET = {"postgres": "PostgreSQL", "postgresql": "PostgreSQL", "etcd": "etcd"}
+_NOT_YET = {"postgres": "PostgreSQL", "postgresql": "PostgreSQL"}
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
 
 
@@ -46,6 +48,11 @@ def open_backend(url: str, options: StorageOptions | None = None) -> Backend:
         if address:
             raise DatastoreURLError("a memory:// datastore URL takes no address")
         return MemoryBackend(options)
+    if scheme == "etcd":
+        # Imported only when used: gRPC costs about 0.15 s to import.
+        from corral.storage.etcd import EtcdBackend, parse_etcd_url
+
+        return EtcdBackend(parse_etcd_url(address), options)
     if scheme in _NOT_YET:
         raise DatastoreURLError(
             f"the {_NOT_YET[scheme]} datastore driver ({scheme}://) is not available yet "

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from corral.apiserver.asgi import Response
+from corral.apiserver.handlers.apply_options import updated_by
 from corral.apiserver.handlers.context import Verb
 from corral.apiserver.handlers.io import dry_run, object_response, read_object
 from corral.apiserver.store import mutate_object
@@ -84,6 +85,7 @@ async def create_binding(v: Verb) -> Response:
         bind,
         subresource=BINDING_SUBRESOURCE,
         dry_run=dry_run(v.request),
+        ownership=updated_by(v.request, "CreateOptions"),
     )
     return object_response(
         v.request,

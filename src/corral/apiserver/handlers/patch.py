@@ -9,7 +9,9 @@ unless the patch itself set ``metadata.resourceVersion``. Strategic merge
 patch uses the built-in patch metadata; custom resources have none, so it is
 415 for them, as in Kubernetes (their result is checked against the CRD
 version's schema). Server-side apply
-(``application/apply-patch+yaml``) is not supported yet: 415.
+(``application/apply-patch+yaml``) is `apply`'s. Every patch records its
+manager's fields in managedFields (`apply_options`); ``force`` is refused
+on non-apply patches (422).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from corral.apiserver.asgi import Response
+from corral.apiserver.handlers.apply import APPLY_PATCH, server_side_apply
+from corral.apiserver.handlers.apply_options import force_of, updated_by
 from corral.apiserver.handlers.context import Verb
 from corral.apiserver.handlers.io import (
     body_response,
@@ -44,12 +48,17 @@ STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH)
 
 
+def _allowed(v: Verb) -> tuple[str, ...]:
+    return PATCH_TYPES if v.rt.custom is None else (JSON_PATCH, MERGE_PATCH)
+
+
 async def read_patch(v: Verb) -> tuple[str, Any]:
     """The patch type and document of the request (415 / 400 when unusable)."""
     ctype = media_type(v.request.headers.get("content-type", ""))
-    allowed = PATCH_TYPES if v.rt.custom is None else (JSON_PATCH, MERGE_PATCH)
+    allowed = _allowed(v)
     if ctype not in allowed:
         raise UnsupportedMediaType(allowed)
+    force_of(v.request, apply=False)
     doc = parse_document(await read_raw(v.request), "")
     if doc is None:
         raise BadRequest("the patch body is empty")
@@ -80,7 +89,13 @@ def apply_patch(v: Verb, ctype: str, doc: Any, target: dict[str, Any]) -> dict[s
 
 
 async def patch(v: Verb) -> Response:
+    ctype = media_type(v.request.headers.get("content-type", ""))
+    if ctype == APPLY_PATCH:
+        return await server_side_apply(v, await read_raw(v.request))
+    if ctype not in _allowed(v):
+        raise UnsupportedMediaType((*_allowed(v), APPLY_PATCH))
     ctype, doc = await read_patch(v)
+    ownership = updated_by(v.request, "PatchOptions")
     directive = parse_field_validation(query_one(v.request, "fieldValidation") or None)
     warnings: list[str] = []
 
@@ -102,6 +117,7 @@ async def patch(v: Verb) -> Response:
         subresource=v.info.subresource,
         dry_run=dry_run(v.request),
         admission=v.parts.admission,
+        ownership=ownership,
     )
     return with_warnings(body_response(v.request, 200, stored.body), warnings)
 

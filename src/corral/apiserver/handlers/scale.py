@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from corral.apiserver.asgi import Response
+from corral.apiserver.handlers.apply_options import updated_by
 from corral.apiserver.handlers.context import Verb
 from corral.apiserver.handlers.io import dry_run, object_response, read_object
 from corral.apiserver.handlers.patch import apply_patch, read_patch
@@ -107,7 +108,13 @@ async def _write(v: Verb, desired: Any) -> Response:
         return current
 
     stored = await mutate_object(
-        v.backend, v.rt, v.namespace, v.name, mutate, dry_run=dry_run(v.request)
+        v.backend,
+        v.rt,
+        v.namespace,
+        v.name,
+        mutate,
+        dry_run=dry_run(v.request),
+        ownership=updated_by(v.request, subresource="scale"),
     )
     return object_response(v.request, 200, scale_of(stored.obj, v.rt))
 

@@ -11,15 +11,22 @@ with the request and its ``status`` filled in, as Kubernetes 1.32 does:
   naming the field); the registered `Authorizer`
   (`corral.apiserver.authorizer`) decides ``status.allowed``/``reason``;
 - ``authorization.k8s.io/v1`` SelfSubjectRulesReview: the rules the caller
-  has in ``spec.namespace``. With the allow-all authorizer that is
-  everything (``*``); the rules come from `rules_for`, which RBAC replaces.
+  has in ``spec.namespace``, from the authorizer when it can list them
+  (``corral.machinery.authz.RulesLister``: RBAC); the allow-all authorizer
+  has everything (``*``);
+- ``authorization.k8s.io/v1`` SubjectAccessReview (cluster-scoped) and
+  LocalSubjectAccessReview (namespaced, resource attributes only, in that
+  namespace): the same decision for the user ``spec`` names (``user``,
+  ``groups``, ``uid``, ``extra``; at least a user or a group). Who may ask
+  is decided like any request (``create`` on the review resource).
 
 Bodies are JSON, YAML or protobuf (kubectl sends protobuf).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Any, cast
 
 from corral.apiserver.asgi import Response
 from corral.apiserver.authorizer import AllowAll, authorizer_of
@@ -33,7 +40,7 @@ from corral.apiserver.handlers.io import (
 )
 from corral.apiserver.store.meta import now_rfc3339
 from corral.machinery.authn import UserInfo
-from corral.machinery.authz import Attributes, Authorizer
+from corral.machinery.authz import Attributes, Authorizer, RuleSet, RulesLister
 from corral.machinery.openapi import decoding_context
 from corral.machinery.protobuf import CONTENT_TYPE as PROTOBUF
 from corral.machinery.protobuf import decode_object
@@ -44,6 +51,8 @@ AUTHZ_GROUP = "authorization.k8s.io"
 SSR = "SelfSubjectReview"
 SSAR = "SelfSubjectAccessReview"
 SSRR = "SelfSubjectRulesReview"
+SAR = "SubjectAccessReview"
+LSAR = "LocalSubjectAccessReview"
 _ANONYMOUS = UserInfo("system:anonymous", groups=("system:unauthenticated",))
 _RESOURCE_FIELDS = ("namespace", "verb", "group", "version", "resource", "subresource", "name")
 
@@ -163,11 +172,36 @@ async def create_self_subject_access_review(v: Verb) -> Response:
     return _answer(v, doc, status)
 
 
+def _render(rules: RuleSet) -> dict[str, Any]:
+    resource = []
+    for r in rules.resource_rules:
+        out: dict[str, Any] = {"verbs": list(r.verbs)}
+        if r.api_groups:
+            out["apiGroups"] = list(r.api_groups)
+        if r.resources:
+            out["resources"] = list(r.resources)
+        if r.resource_names:
+            out["resourceNames"] = list(r.resource_names)
+        resource.append(out)
+    non_resource = [
+        {"verbs": list(r.verbs), "nonResourceURLs": list(r.non_resource_urls)}
+        for r in rules.non_resource_rules
+    ]
+    status: dict[str, Any] = {
+        "resourceRules": resource,
+        "nonResourceRules": non_resource,
+        "incomplete": rules.incomplete,
+    }
+    if rules.evaluation_error:
+        status["evaluationError"] = rules.evaluation_error
+    return status
+
+
 def rules_for(authorizer: Authorizer, user: UserInfo, namespace: str) -> dict[str, Any]:
     """``status`` of a SelfSubjectRulesReview: what ``user`` may do in ``namespace``.
 
-    Only the allow-all authorizer can list its rules today (everything); any
-    other answers an empty, incomplete list until it learns to.
+    The allow-all authorizer has everything; one that lists rules
+    (`RulesLister`) answers them; any other an empty, incomplete list.
     """
     if isinstance(authorizer, AllowAll):
         return {
@@ -175,6 +209,9 @@ def rules_for(authorizer: Authorizer, user: UserInfo, namespace: str) -> dict[st
             "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
             "incomplete": False,
         }
+    lister = getattr(authorizer, "rules_for", None)
+    if lister is not None:
+        return _render(cast(RulesLister, authorizer).rules_for(user, namespace))
     return {
         "resourceRules": [],
         "nonResourceRules": [],
@@ -190,8 +227,78 @@ async def create_self_subject_rules_review(v: Verb) -> Response:
     return _answer(v, doc, rules_for(authorizer_of(v.parts), _user(v), spec["namespace"]))
 
 
+def _subject(kind: str, spec: dict[str, Any]) -> UserInfo:
+    """The user a (Local)SubjectAccessReview ``spec`` asks about (422 if none)."""
+    f = _strings(kind, spec, "spec", ("user", "uid"))
+    groups = spec.get("groups") or []
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        raise BadRequest(f"{decoding_context(kind, 'v1')}: spec.groups must be a list of strings")
+    extra_raw = spec.get("extra") or {}
+    if not isinstance(extra_raw, dict):
+        raise BadRequest(f"{decoding_context(kind, 'v1')}: spec.extra must be an object")
+    extra = {str(k): tuple(str(x) for x in v) for k, v in extra_raw.items() if isinstance(v, list)}
+    if not f["user"] and not groups:
+        error = FieldError.invalid(
+            "spec.user", f["user"], "at least one of user or group must be specified"
+        )
+        raise Invalid(kind, "", [error], group=AUTHZ_GROUP)
+    return UserInfo(f["user"], uid=f["uid"], groups=tuple(groups), extra=extra)
+
+
+def _decide(v: Verb, doc: dict[str, Any], user: UserInfo, attributes: Attributes) -> Response:
+    decision = authorizer_of(v.parts).authorize(user, attributes)
+    status: dict[str, Any] = {"allowed": decision.allowed}
+    if decision.reason:
+        status["reason"] = decision.reason
+    return _answer(v, doc, status)
+
+
+async def create_subject_access_review(v: Verb) -> Response:
+    dry_run(v.request)
+    doc = await _read(v)
+    spec = doc.get("spec") or {}
+    user = _subject(SAR, spec)
+    return _decide(v, doc, user, access_attributes(spec))
+
+
+async def create_local_subject_access_review(v: Verb) -> Response:
+    dry_run(v.request)
+    doc = await _read(v)
+    namespace = v.info.namespace
+    meta = doc.get("metadata") or {}
+    given = meta.get("namespace")
+    if given and given != namespace:
+        raise BadRequest(
+            "the namespace of the provided object does not match the namespace sent on the request"
+        )
+    spec = doc.get("spec") or {}
+    if spec.get("nonResourceAttributes") is not None:
+        error = FieldError.invalid(
+            "spec.nonResourceAttributes",
+            spec["nonResourceAttributes"],
+            "disallowed on this kind of request",
+        )
+        raise Invalid(LSAR, "", [error], group=AUTHZ_GROUP)
+    resource = spec.get("resourceAttributes")
+    if isinstance(resource, dict) and resource.get("namespace") not in (None, "", namespace):
+        error = FieldError.invalid(
+            "spec.resourceAttributes.namespace",
+            resource["namespace"],
+            "must match metadata.namespace",
+        )
+        raise Invalid(LSAR, "", [error], group=AUTHZ_GROUP)
+    user = _subject(LSAR, spec)
+    attributes = access_attributes(spec)
+    if attributes.resource_request:
+        attributes = replace(attributes, namespace=namespace)
+    doc = {**doc, "metadata": {**meta, "namespace": namespace}}
+    return _decide(v, doc, user, attributes)
+
+
 #: The create handler of each review, by group and resource.
 REVIEW_HANDLERS = {
+    (AUTHZ_GROUP, "subjectaccessreviews"): create_subject_access_review,
+    (AUTHZ_GROUP, "localsubjectaccessreviews"): create_local_subject_access_review,
     (AUTHN_GROUP, "selfsubjectreviews"): create_self_subject_review,
     (AUTHZ_GROUP, "selfsubjectaccessreviews"): create_self_subject_access_review,
     (AUTHZ_GROUP, "selfsubjectrulesreviews"): create_self_subject_rules_review,

@@ -20,6 +20,7 @@ import orjson
 
 from corral.apiserver.asgi import Response
 from corral.apiserver.crds import CRD_GROUP, CRD_RESOURCE, add_cleanup_finalizer, wait_until_served
+from corral.apiserver.handlers.apply_options import updated_by
 from corral.apiserver.handlers.context import Verb
 from corral.apiserver.handlers.deleteoptions import delete_options
 from corral.apiserver.handlers.io import (
@@ -72,10 +73,17 @@ async def _intake(v: Verb) -> Intake:
 async def create(v: Verb) -> Response:
     if v.name or v.info.subresource:
         raise NotFound(v.rt.resource, v.name, group=v.rt.group)
+    ownership = updated_by(v.request, "CreateOptions")
     intake = await _intake(v)
     dry = dry_run(v.request)
     stored = await create_object(
-        v.backend, v.rt, v.namespace, intake.obj, dry_run=dry, admission=v.parts.admission
+        v.backend,
+        v.rt,
+        v.namespace,
+        intake.obj,
+        dry_run=dry,
+        admission=v.parts.admission,
+        ownership=ownership,
     )
     if _is_crd(v.rt) and not dry:
         await wait_until_served(v.parts.registry, stored.obj["metadata"]["name"])
@@ -84,6 +92,7 @@ async def create(v: Verb) -> Response:
 
 
 async def update(v: Verb) -> Response:
+    ownership = updated_by(v.request, "UpdateOptions")
     intake = await _intake(v)
     stored = await update_object(
         v.backend,
@@ -94,6 +103,7 @@ async def update(v: Verb) -> Response:
         subresource=v.info.subresource,
         dry_run=dry_run(v.request),
         admission=v.parts.admission,
+        ownership=ownership,
     )
     warnings = write_warnings(v.rt, intake.warnings)
     return with_warnings(body_response(v.request, 200, stored.body), warnings)

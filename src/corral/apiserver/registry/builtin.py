@@ -53,15 +53,17 @@ _REVIEWS = tuple(
         kind.lower() + "s",
         kind.lower(),
         kind,
-        False,
+        namespaced,
         verbs=("create",),
         has_spec=False,
         stored=False,
     )
-    for group, kind in (
-        ("authentication.k8s.io", "SelfSubjectReview"),
-        ("authorization.k8s.io", "SelfSubjectAccessReview"),
-        ("authorization.k8s.io", "SelfSubjectRulesReview"),
+    for group, kind, namespaced in (
+        ("authentication.k8s.io", "SelfSubjectReview", False),
+        ("authorization.k8s.io", "LocalSubjectAccessReview", True),
+        ("authorization.k8s.io", "SelfSubjectAccessReview", False),
+        ("authorization.k8s.io", "SelfSubjectRulesReview", False),
+        ("authorization.k8s.io", "SubjectAccessReview", False),
     )
 )
 

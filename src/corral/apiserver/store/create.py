@@ -18,6 +18,7 @@ from typing import Any
 
 from corral.apiserver.registry import ResourceType
 from corral.apiserver.store.admit import admit
+from corral.apiserver.store.managed import Ownership
 from corral.apiserver.store.meta import generate_name, name_errors, now_rfc3339
 from corral.apiserver.store.objects import (
     Stored,
@@ -107,10 +108,12 @@ async def create_object(
     *,
     dry_run: bool,
     admission: Admission | None = None,
+    ownership: Ownership | None = None,
 ) -> Stored:
     """Create ``obj`` in ``namespace`` (ignored for cluster-scoped kinds).
 
     ``admission`` runs after validation (`admit`); it is aborted if nothing is written.
+    ``ownership`` records the managedFields of the write (`managed`).
     """
     check_kind(rt, obj)
     meta = meta_of(obj)
@@ -136,6 +139,8 @@ async def create_object(
         errors.extend(rt.strategy.validate_create(obj))
     if errors:
         raise Invalid(rt.kind, meta.get("name") or prefix, errors, group=rt.group)
+    if ownership is not None:
+        ownership.record(rt, None, obj, "")
     admitted = await admit(
         admission, rt, Operation.CREATE, namespace, meta["name"], obj, dry_run=dry_run
     )

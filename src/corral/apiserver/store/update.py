@@ -32,6 +32,7 @@ from typing import Any
 from corral.apiserver.registry import ResourceType
 from corral.apiserver.store.admit import admit
 from corral.apiserver.store.create import check_kind
+from corral.apiserver.store.managed import Ownership, keep_stored
 from corral.apiserver.store.meta import spec_changed
 from corral.apiserver.store.objects import (
     Stored,
@@ -149,6 +150,7 @@ async def mutate_object(
     subresource: str = "",
     dry_run: bool = False,
     admission: Admission | None = None,
+    ownership: Ownership | None = None,
 ) -> Stored:
     """Apply ``mutate`` to the current object and store the result.
 
@@ -157,6 +159,8 @@ async def mutate_object(
     resourceVersion, it is a precondition (409 when stale), otherwise a lost
     race is retried with a fresh read. ``admission`` runs after validation,
     once per attempt (aborted when the attempt writes nothing).
+    ``ownership`` records the managedFields of the write (`managed`); without
+    it the stored ones are kept.
     """
     key = rt.key(namespace, name)
     for _ in range(_RETRIES):
@@ -178,6 +182,10 @@ async def mutate_object(
         errors = rt.strategy.validate_update(new, current.obj)
         if errors:
             raise Invalid(rt.kind, name, errors, group=rt.group)
+        if ownership is not None:
+            ownership.record(rt, current.obj, new, subresource)
+        else:
+            keep_stored(current.obj, new)
         admitted = await admit(
             admission,
             rt,
@@ -230,6 +238,7 @@ async def update_object(
     subresource: str = "",
     dry_run: bool = False,
     admission: Admission | None = None,
+    ownership: Ownership | None = None,
 ) -> Stored:
     """PUT: replace the object with ``body``."""
     return await mutate_object(
@@ -241,4 +250,5 @@ async def update_object(
         subresource=subresource,
         dry_run=dry_run,
         admission=admission,
+        ownership=ownership,
     )

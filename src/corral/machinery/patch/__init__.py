@@ -8,8 +8,10 @@ plain-dict objects, each in its own module:
 - `merge_patch`: RFC 7386 JSON Merge Patch (`application/merge-patch+json`),
   and the minimal merge patch between two documents;
 - `strategic`: strategic merge patch (`application/strategic-merge-patch+json`)
-  for built-in kinds, driven by per-field patch metadata (`patch_meta`), and
-  `create_two_way_patch` (`strategic_diff`), the diff kubectl-style apply sends.
+  for built-in kinds, driven by per-field patch metadata: per kind from the
+  Kubernetes 1.32 OpenAPI schemas (`schema_meta.patch_meta_for`), else the
+  kind-agnostic table (`patch_meta`); and `create_two_way_patch`
+  (`strategic_diff`), the diff kubectl-style apply sends.
 
 Every function returns a new object and never modifies its arguments; a patch
 that fails leaves nothing half-applied. All errors form one hierarchy
@@ -34,6 +36,7 @@ from .errors import (
 from .json_patch import apply_json_patch, format_pointer, parse_pointer
 from .merge_patch import apply_merge_patch, create_merge_patch
 from .patch_meta import BUILTIN_PATCH_META, FieldPatchMeta, PatchMeta, TablePatchMeta
+from .schema_meta import SchemaPatchMeta, patch_meta_for
 from .strategic import apply_strategic_merge_patch
 from .strategic_diff import create_two_way_patch
 
@@ -46,6 +49,7 @@ __all__ = [
     "PatchError",
     "PatchMeta",
     "PatchTestFailedError",
+    "SchemaPatchMeta",
     "TablePatchMeta",
     "UnknownDirectiveError",
     "apply_json_patch",
@@ -55,4 +59,5 @@ __all__ = [
     "create_two_way_patch",
     "format_pointer",
     "parse_pointer",
+    "patch_meta_for",
 ]

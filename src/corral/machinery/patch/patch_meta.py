@@ -4,9 +4,10 @@ Kubernetes keeps this in Go struct tags (`patchStrategy`, `patchMergeKey`),
 published in OpenAPI as `x-kubernetes-patch-strategy` and
 `x-kubernetes-patch-merge-key`. Corral keeps it as data: `PatchMeta` is the
 lookup the patch code asks ("how does the field at this path merge?"), and
-`TablePatchMeta` answers from a table keyed by field paths. The built-in table
-below covers the fields kubectl users patch most in core/v1, apps/v1 and
-batch/v1; it is meant to be replaced by one generated from the OpenAPI schemas.
+`TablePatchMeta` answers from a table keyed by field paths. Built-in kinds are
+answered per kind from the OpenAPI schemas (`schema_meta`); the table below,
+covering the fields kubectl users patch most in core/v1, apps/v1 and batch/v1,
+is the fallback for documents whose kind the schemas do not describe.
 
 Paths are tuples of field names from the object's root; list elements add no
 segment, so a container's env is ``("spec", "containers", "env")``. The table

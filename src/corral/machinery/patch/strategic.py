@@ -45,6 +45,7 @@ from .patch_meta import (
     TablePatchMeta,
     field_path,
 )
+from .schema_meta import patch_meta_for
 from .strategic_diff import create_two_way_patch
 
 __all__ = [
@@ -60,9 +61,12 @@ _MISSING: Final = object()
 
 
 def apply_strategic_merge_patch(
-    original: JSONObject, patch: Any, meta: PatchMeta = BUILTIN_PATCH_META
+    original: JSONObject, patch: Any, meta: PatchMeta | None = None
 ) -> JSONObject:
     """Apply a strategic merge `patch` to `original`, using `meta` for field strategies.
+
+    Without `meta`, the strategies of `original`'s kind are read from the
+    OpenAPI schemas (`schema_meta.patch_meta_for`).
 
     `original` is not modified and the result shares no dict or list with it or
     with `patch`. Raises `InvalidPatchError` (or its `UnknownDirectiveError`)
@@ -76,6 +80,8 @@ def apply_strategic_merge_patch(
         raise PatchApplyError(
             f"the object to patch must be a JSON object, not {type_name(original)}"
         )
+    if meta is None:
+        meta = patch_meta_for(original)
     result = _merge_map(deep_copy(original), patch, (), meta)
     if result is None:
         raise InvalidPatchError('"$patch: delete" cannot delete the whole object')

@@ -22,7 +22,6 @@ from typing import Any
 from ._json import JSONObject, JSONValue, deep_copy, json_equal, scalar_key, type_name
 from .errors import PatchCreateError
 from .patch_meta import (
-    BUILTIN_PATCH_META,
     DELETE_FROM_PRIMITIVE_LIST,
     PATCH,
     RETAIN_KEYS,
@@ -31,17 +30,20 @@ from .patch_meta import (
     PatchMeta,
     field_path,
 )
+from .schema_meta import patch_meta_for
 
 __all__ = ["create_two_way_patch"]
 
 
 def create_two_way_patch(
-    original: JSONObject, modified: JSONObject, meta: PatchMeta = BUILTIN_PATCH_META
+    original: JSONObject, modified: JSONObject, meta: PatchMeta | None = None
 ) -> JSONObject:
     """Return a strategic merge patch that turns `original` into `modified`.
 
     `apply_strategic_merge_patch(original, patch, meta)` equals `modified`
-    whenever `modified` holds no null inside an object. Raises
+    whenever `modified` holds no null inside an object. Without `meta`, the
+    strategies of the objects' kind come from the OpenAPI schemas
+    (`schema_meta.patch_meta_for`). Raises
     `PatchCreateError` when a merge-keyed list holds something other than
     objects, or a primitive merge list holds objects or arrays.
     """
@@ -50,6 +52,8 @@ def create_two_way_patch(
             "a strategic merge patch is computed between two JSON objects, not "
             f"{type_name(original)} and {type_name(modified)}"
         )
+    if meta is None:
+        meta = patch_meta_for(modified if "kind" in modified else original)
     return _diff_maps(original, modified, (), meta, retain=False)
 
 
