@@ -14,6 +14,7 @@ from bench import (
     identity_bench,
     kube_bench,
     kubectl_apply_bench,
+    postgres_bench,
     replicas_bench,
     ssa_bench,
     startup_bench,
@@ -34,6 +35,7 @@ SUITES = {
     "authz": authz_bench.run,
     "ssa": ssa_bench.run,
     "etcd": etcd_bench.run,
+    "postgres": postgres_bench.run,
     "replicas": replicas_bench.run,
 }
 

@@ -35,10 +35,17 @@ async def _open(path: Path) -> Backend:
     return backend
 
 
-async def write_rate(writers: int) -> float:
-    """Acknowledged creates per second with ``writers`` concurrent writers."""
+async def write_rate(writers: int, datastore: str | None = None) -> float:
+    """Acknowledged creates per second with ``writers`` concurrent writers.
+
+    On a fresh SQLite file, or on ``datastore`` (the URL of a fresh datastore).
+    """
     with tempfile.TemporaryDirectory(dir=_scratch()) as tmp:
-        backend = await _open(Path(tmp) / "state.db")
+        if datastore is None:
+            backend = await _open(Path(tmp) / "state.db")
+        else:
+            backend = open_backend(datastore, OPTIONS)
+            await backend.start()
         done = 0
         deadline = time.perf_counter() + WRITE_SECONDS
 

@@ -72,6 +72,9 @@ PACKAGES = {
     "k8s.io.api.authentication.v1": "authentication.k8s.io/v1",
     "k8s.io.api.authorization.v1": "authorization.k8s.io/v1",
     "k8s.io.api.autoscaling.v1": "autoscaling/v1",
+    "k8s.io.api.autoscaling.v2": "autoscaling/v2",
+    "k8s.io.api.scheduling.v1": "scheduling.k8s.io/v1",
+    "k8s.io.api.storage.v1": "storage.k8s.io/v1",
     "k8s.io.apimachinery.pkg.apis.meta.v1": "meta.k8s.io/v1",
 }
 SUPPORT_PACKAGES = (

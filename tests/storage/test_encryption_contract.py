@@ -27,14 +27,23 @@ from .contract.test_writes import *  # noqa: F403
 from .helpers import FAST, BackendFactory
 
 
+@pytest.fixture(params=["memory", "sqlite"])
+def driver(request: pytest.FixtureRequest) -> str:
+    """The wrapper is the same on every driver: two cheap ones are enough."""
+    name: str = request.param
+    return name
+
+
 @pytest.fixture
-async def make_backend(driver: str, tmp_path: Path) -> AsyncIterator[BackendFactory]:
+async def make_backend(
+    driver: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[BackendFactory]:
     """Like the suite's, but every backend is wrapped and encrypts every key."""
     opened: list[Backend] = []
     transformer = Transformer(KeyFile((new_key("contract"),)))
 
     async def make(options: StorageOptions = FAST) -> Backend:
-        inner = open_backend(DRIVERS[driver](tmp_path), options)
+        inner = open_backend(DRIVERS[driver](tmp_path, request), options)
         await inner.start()
         opened.append(inner)
         return EncryptedBackend(inner, transformer, prefixes=("",))

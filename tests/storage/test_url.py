@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from corral.storage import DatastoreURLError, MemoryBackend, SQLiteBackend, open_backend
+from corral.storage.postgres import PostgresBackend
 
 
 def test_sqlite_absolute_and_relative_paths(tmp_path: Path) -> None:
@@ -20,13 +21,6 @@ def test_sqlite_absolute_and_relative_paths(tmp_path: Path) -> None:
 
 def test_memory() -> None:
     assert isinstance(open_backend("memory://"), MemoryBackend)
-
-
-@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
-def test_known_drivers_not_available_yet(scheme: str) -> None:
-    with pytest.raises(DatastoreURLError, match="not available yet") as caught:
-        open_backend(f"{scheme}://user:secret@host:5432/db")
-    assert "secret" not in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -44,3 +38,48 @@ def test_bad_urls(url: str, message: str) -> None:
         open_backend(url)
     assert "secret" not in str(caught.value)
     assert "sqlite://" in str(caught.value) or "memory://" in str(caught.value)
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_postgres(scheme: str) -> None:
+    backend = open_backend(f"{scheme}://corral:s%40cret@db.example:6543/state?sslmode=disable")
+    assert isinstance(backend, PostgresBackend)
+    address = backend.address
+    assert (address.host, address.port, address.user, address.database) == (
+        "db.example",
+        6543,
+        "corral",
+        "state",
+    )
+    assert address.password == "s@cret"
+    assert address.sslmode == "disable"
+    assert backend.where == "postgres://corral@db.example:6543/state"
+    assert "s@cret" not in repr(address)
+
+
+def test_postgres_defaults() -> None:
+    backend = open_backend("postgres://corral@localhost")
+    assert isinstance(backend, PostgresBackend)
+    assert (backend.address.port, backend.address.database) == (5432, "corral")
+    assert backend.address.password is None
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgres://u:secret@/db", "needs a host"),
+        ("postgres://:secret@host/db", "needs a user"),
+        ("postgres://u:secret@host:99999/db", "bad host or port"),
+        ("postgres://u:secret@host/db?sslmode=sometimes", "sslmode must be one of"),
+        (
+            "postgres://u:secret@host/db?application=x",
+            "unknown postgres:// datastore URL parameter",
+        ),
+        ("postgres://u:secret@host/db?connect_timeout=-1", "connect_timeout"),
+        ("postgres://u:secret@host/a/b", "names one database"),
+    ],
+)
+def test_bad_postgres_urls(url: str, message: str) -> None:
+    with pytest.raises(DatastoreURLError, match=message) as caught:
+        open_backend(url)
+    assert "secret" not in str(caught.value)

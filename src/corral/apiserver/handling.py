@@ -3,7 +3,10 @@
 Both apps (HTTPS and plain HTTP) answer requests the same way, so the shape
 lives here once: the route is matched before any filter (so every answer,
 even a 401, is measured under its route), the pipeline runs, a
-`StatusError` becomes its ``Status`` response, and anything else is a bug: it
+`StatusError` becomes its ``Status`` response, a datastore that cannot be
+reached (`DatastoreUnavailableError`) a 503 ServiceUnavailable saying so (the
+client retries; the storage driver has written nothing half-way), and
+anything else is a bug: it
 is logged with its traceback and answered with a 500 ``Status`` whose message
 reveals nothing.
 """
@@ -26,7 +29,8 @@ from corral.apiserver.asgi import (
 from corral.apiserver.metrics import HTTPMetrics
 from corral.apiserver.pipeline import Handler, Router
 from corral.apiserver.responses import status_response
-from corral.machinery.status import InternalError, StatusError
+from corral.machinery.status import InternalError, ServiceUnavailable, StatusError
+from corral.storage import DatastoreUnavailableError
 
 log = logging.getLogger("corral.apiserver")
 
@@ -47,6 +51,10 @@ async def answer(
         response: AnyResponse = await handler(request)
     except StatusError as exc:
         response = status_response(exc)
+    except DatastoreUnavailableError as exc:
+        log.warning("request failed: %s", exc, extra={"route": request.route})
+        # The client learns what happened; where the datastore is stays in the log.
+        response = status_response(ServiceUnavailable("the datastore is unreachable; retry later"))
     except Exception:
         log.exception("request failed", extra={"method": request.method, "route": request.route})
         response = status_response(InternalError("unexpected server error; see the server log"))

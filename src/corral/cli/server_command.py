@@ -102,7 +102,8 @@ def _drop_empty(
     show_default="sqlite:///<data-dir>/state.db",
     envvar="CORRAL_DATASTORE",
     show_envvar=True,
-    help="Datastore URL: sqlite:///path, etcd://host:port[,host:port...][/root] or memory://.",
+    help="Datastore URL: sqlite:///path, postgres://user:password@host:port/db, "
+    "etcd://host:port[,host:port...][/root] or memory://.",
 )
 @click.option(
     "--tls-san",

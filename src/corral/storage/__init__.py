@@ -16,10 +16,11 @@ Open a backend from a datastore URL and start it::
         ...
     await backend.close()
 
-Drivers: ``sqlite://`` (the default, `SQLiteBackend`) and ``memory://``
-(`MemoryBackend`); PostgreSQL and etcd come later. How the SQLite driver
-works (schema, group commit, watch, TTL, compaction, migrations) is told in
-docs/storage.md.
+Drivers: ``sqlite://`` (the default, `SQLiteBackend`), ``postgres://``
+(`corral.storage.postgres.PostgresBackend`: several servers may share one
+database) and ``memory://`` (`MemoryBackend`); etcd comes later. How the
+drivers work (schema, group commit, watch, TTL, compaction, migrations) is
+told in docs/storage.md.
 
 Errors: one tree rooted at `StorageError` (drawn in `corral.storage.errors`),
 so callers catch by meaning; no sqlite3 or OS exception escapes a driver.
@@ -32,6 +33,7 @@ from corral.storage.errors import (
     CorruptDatastoreError,
     DatastoreError,
     DatastoreInUseError,
+    DatastoreUnavailableError,
     DatastoreURLError,
     FutureRevisionError,
     KeyExistsError,
@@ -56,6 +58,7 @@ __all__ = [
     "DatastoreError",
     "DatastoreInUseError",
     "DatastoreURLError",
+    "DatastoreUnavailableError",
     "Event",
     "EventStream",
     "EventType",

@@ -28,6 +28,7 @@ from corral.storage.broadcaster import Broadcaster
 from corral.storage.errors import (
     BackendClosedError,
     CompactedError,
+    DatastoreUnavailableError,
     FutureRevisionError,
     KeyNotFoundError,
     RevisionMismatchError,
@@ -203,6 +204,8 @@ class LogBackend(abc.ABC):
                     await asyncio.gather(*(self._expire(key, rev) for key, rev in expired))
             except BackendClosedError:
                 return
+            except DatastoreUnavailableError as err:
+                log.warning("storage ttl sweep skipped: %s", err)
             except Exception:
                 log.exception("storage ttl sweep failed")
 
@@ -227,5 +230,7 @@ class LogBackend(abc.ABC):
                     await self.compact(target)
             except BackendClosedError:
                 return
+            except DatastoreUnavailableError as err:
+                log.warning("storage compaction skipped: %s", err)
             except Exception:
                 log.exception("storage compaction failed")

@@ -171,6 +171,19 @@ class Broadcaster:
             sub._end(_OVERFLOWED)
             metrics.WATCH_OVERFLOWS.inc()
 
+    def cut_off(self) -> None:
+        """End every subscription with `WatchOverflowError`: its reader must re-list.
+
+        For a driver that learns its published history can no longer be
+        delivered in full (compacted, or the datastore went back in time).
+        """
+        groups, self._groups = self._groups, {}
+        for group in groups.values():
+            for sub in group:
+                sub._end(_OVERFLOWED)
+                metrics.WATCHERS.dec()
+                metrics.WATCH_OVERFLOWS.inc()
+
     def close(self) -> None:
         """End every subscription (each still reads what it had buffered)."""
         self._closed = True

@@ -15,6 +15,7 @@ grpc, OSError) never escapes a driver.
     └── DatastoreError          the datastore cannot be opened or used at all
         ├── DatastoreURLError       unknown scheme or malformed datastore URL
         ├── DatastoreInUseError     another process holds the datastore
+        ├── DatastoreUnavailableError  the datastore's server cannot be reached now
         ├── CorruptDatastoreError   not a Corral datastore, or damaged
         └── SchemaVersionError      written by a newer Corral than this one
 """
@@ -105,6 +106,14 @@ class DatastoreURLError(DatastoreError):
 
 class DatastoreInUseError(DatastoreError):
     """Another process already has the datastore open."""
+
+
+class DatastoreUnavailableError(DatastoreError):
+    """The datastore's server cannot be reached right now; retrying later may work.
+
+    The API server answers a write that fails this way with 503
+    ServiceUnavailable, and its readiness check fails until the server is back.
+    """
 
 
 class CorruptDatastoreError(DatastoreError):

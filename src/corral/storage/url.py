@@ -6,8 +6,9 @@ the driver and its address. This module decides the accepted forms:
 - ``sqlite:///abs/path.db`` (an absolute path), ``sqlite://rel/path.db`` (a
   path relative to the working directory); percent-escapes are decoded.
 - ``memory://``: nothing kept after the process ends (tests, demos).
+- ``postgres://user:password@host:port/database`` (or ``postgresql://``):
+  a PostgreSQL database (`corral.storage.postgres.address` parses it).
 - ``etcd://host:port[,host:port...][/root]``: an etcd v3 cluster (`EtcdBackend`).
-- ``postgres://``, ``postgresql://``: known, not yet available.
 
 Errors never echo the URL itself, which may carry a password; they name the
 scheme and the forms that are supported.
@@ -22,12 +23,13 @@ from corral.storage.backend import Backend
 from corral.storage.errors import DatastoreURLError
 from corral.storage.memory import MemoryBackend
 from corral.storage.options import StorageOptions
+from corral.storage.postgres import PostgresBackend, parse_postgres_url
 from corral.storage.sqlite import SQLiteBackend
 
-SUPPORTED = "sqlite:///path/to/state.db, sqlite://relative/path.db, memory://"
-SUPPORTED += ", etcd://host:port[,host:port...][/root]"
-
-_NOT_YET = {"postgres": "PostgreSQL", "postgresql": "PostgreSQL"}
+SUPPORTED = (
+    "sqlite:///path/to/state.db, sqlite://relative/path.db, memory://,"
+    " postgres://user:password@host:port/database, etcd://host:port[,host:port...][/root]"
+)
 _SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
 
 
@@ -48,14 +50,11 @@ def open_backend(url: str, options: StorageOptions | None = None) -> Backend:
         if address:
             raise DatastoreURLError("a memory:// datastore URL takes no address")
         return MemoryBackend(options)
+    if scheme in ("postgres", "postgresql"):
+        return PostgresBackend(parse_postgres_url(url), options)
     if scheme == "etcd":
         # Imported only when used: gRPC costs about 0.15 s to import.
         from corral.storage.etcd import EtcdBackend, parse_etcd_url
 
         return EtcdBackend(parse_etcd_url(address), options)
-    if scheme in _NOT_YET:
-        raise DatastoreURLError(
-            f"the {_NOT_YET[scheme]} datastore driver ({scheme}://) is not available yet "
-            f"in this version of Corral; supported: {SUPPORTED}"
-        )
     raise DatastoreURLError(f"unsupported datastore URL scheme {scheme!r}; supported: {SUPPORTED}")

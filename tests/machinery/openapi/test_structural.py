@@ -109,6 +109,18 @@ def test_unknown_fields_and_pruning() -> None:
     assert obj["spec"] == {"size": "small", "config": {"kept": True}}
 
 
+def test_managed_fields_are_kept_whole() -> None:
+    """FieldsV1 is opaque JSON: a structural schema must not prune ``f:spec``."""
+    fields = {"f:spec": {"f:size": {}}, "f:metadata": {"f:labels": {".": {}}}}
+    obj = _widget()
+    obj["metadata"]["managedFields"] = [
+        {"manager": "kubectl", "operation": "Apply", "fieldsType": "FieldsV1", "fieldsV1": fields}
+    ]
+    result = validate(obj, WIDGET, schema=SCHEMA, prune=True)
+    assert result.unknown_fields == []
+    assert obj["metadata"]["managedFields"][0]["fieldsV1"] == fields
+
+
 def test_structural_object_without_fields_keeps_nothing() -> None:
     schema = {"type": "object", "properties": {"spec": {"type": "object"}, "raw": {}}}
     obj = {"spec": {"a": 1}, "raw": {"b": 2}}

@@ -87,7 +87,9 @@ def test_a_second_server_on_the_same_etcd_sees_the_same_objects(
 ) -> None:
     kubectl_ok(server, home, "create", "namespace", "shared")
     kubectl_ok(server, home, "create", "configmap", "one", "-n", "shared", "--from-literal=a=1")
-    with running_server(tmp_path / "second", ["--datastore", etcd_url]) as second:
+    shared_key = str(server.data_dir / "encryption-config.json")  # replicas share the key file
+    second_args = ["--datastore", etcd_url, "--encryption-provider-config", shared_key]
+    with running_server(tmp_path / "second", second_args) as second:
         got = get_json(second, home, "configmap", "one", "-n", "shared")
         assert got["data"] == {"a": "1"}
         kubectl_ok(second, home, "create", "configmap", "two", "-n", "shared")

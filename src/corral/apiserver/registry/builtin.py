@@ -254,6 +254,17 @@ def builtin_types(event_ttl: int = EVENT_TTL) -> list[ResourceType]:
             subresources=st,
             field_paths={"status.successful": "status.successful"},
         ),
+        ResourceType(
+            "autoscaling",
+            "v2",
+            "horizontalpodautoscalers",
+            "horizontalpodautoscaler",
+            "HorizontalPodAutoscaler",
+            True,
+            short_names=("hpa",),
+            categories=_ALL,
+            subresources=st,
+        ),
         ResourceType("coordination.k8s.io", "v1", "leases", "lease", "Lease", True),
         ResourceType(
             "discovery.k8s.io",
@@ -287,6 +298,14 @@ def builtin_types(event_ttl: int = EVENT_TTL) -> list[ResourceType]:
             True,
             short_names=("ing",),
             subresources=st,
+        ),
+        ResourceType(
+            "networking.k8s.io",
+            "v1",
+            "ingressclasses",
+            "ingressclass",
+            "IngressClass",
+            False,
         ),
         ResourceType(
             "networking.k8s.io",
@@ -336,6 +355,26 @@ def builtin_types(event_ttl: int = EVENT_TTL) -> list[ResourceType]:
         ),
         ResourceType(
             "rbac.authorization.k8s.io", "v1", "roles", "role", "Role", True, has_spec=False
+        ),
+        ResourceType(
+            "scheduling.k8s.io",
+            "v1",
+            "priorityclasses",
+            "priorityclass",
+            "PriorityClass",
+            False,
+            short_names=("pc",),
+            has_spec=False,
+        ),
+        ResourceType(
+            "storage.k8s.io",
+            "v1",
+            "storageclasses",
+            "storageclass",
+            "StorageClass",
+            False,
+            short_names=("sc",),
+            has_spec=False,
         ),
     ]
     # RBAC names are path segments ("system:controller:..."), as in Kubernetes.

@@ -40,6 +40,9 @@ from corral.machinery.openapi.quantity import quantity_error
 from corral.machinery.status import FieldError
 
 QUANTITY_REF = "io.k8s.apimachinery.pkg.api.resource.Quantity"
+#: managedFields' field sets: opaque JSON (their keys are ``f:spec``…), even
+#: under a custom resource's structural schema, which would prune them.
+FIELDS_V1_REF = "io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1"
 OBJECT_META_REF = V3_PREFIX + "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 _EMBEDDED_FIELDS = ("apiVersion", "kind", "metadata")
 _COMBINATORS = frozenset({"allOf", "oneOf", "anyOf", "not"})
@@ -161,6 +164,10 @@ class Validator:
                 expected = schema.get("type", "object")
                 out.errors.append(_type_error(path, value, str(expected)))
                 return
+        if ref == FIELDS_V1_REF:
+            if not isinstance(value, dict):
+                out.errors.append(_type_error(path, value, "object"))
+            return
         if ref == QUANTITY_REF:
             message = quantity_error(value)
             if message:

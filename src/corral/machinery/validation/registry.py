@@ -30,6 +30,7 @@ from corral.machinery.status import FieldError
 from corral.machinery.validation import (
     apps,
     batch,
+    classes,
     core,
     networking,
     rbac,
@@ -255,6 +256,16 @@ STRATEGIES: dict[tuple[str, str], KindStrategy] = {
     ),
     ("networking.k8s.io", "ingresses"): _ns(rules=networking.validate_ingress),
     ("networking.k8s.io", "ingressclasses"): _cluster(),
+    ("autoscaling", "horizontalpodautoscalers"): _ns(),
+    ("scheduling.k8s.io", "priorityclasses"): _cluster(
+        defaults=classes.default_priority_class,
+        rules=classes.validate_priority_class,
+        update_rules=classes.validate_priority_class_update,
+    ),
+    ("storage.k8s.io", "storageclasses"): _cluster(
+        defaults=classes.default_storage_class,
+        update_rules=classes.validate_storage_class_update,
+    ),
     ("discovery.k8s.io", "endpointslices"): _ns(),
     ("policy", "poddisruptionbudgets"): _ns(rules=networking.validate_pdb),
     # Served by apiextensions-apiserver in Kubernetes: finalizers need only be
