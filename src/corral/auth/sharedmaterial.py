@@ -31,7 +31,9 @@ The admin token (`sync_admin_kubeconfig`, `share_admin_token`): the first
 replica issues it (``corral.auth.admin``) and offers it here; a replica
 joining with no ``admin.kubeconfig`` writes one holding the same token, and
 a kubeconfig whose token is not the stored one while the shared token is (a
-rotation on another replica) is brought up to date. Deleting
+rotation on another replica) is brought up to date; a replica that joins
+while the first one has not stored the token yet waits for it (up to
+`JOIN_WAIT`), so two replicas started together do not both issue one. Deleting
 ``admin.kubeconfig`` on a replica that already had one and restarting still
 rotates the token, for every replica (the others take it at their restart).
 
@@ -64,6 +66,8 @@ log = logging.getLogger("corral.auth")
 
 SHARED_PKI_KEY = "/corral/bootstrap/shared-pki"
 SHARED_ADMIN_TOKEN_KEY = "/corral/bootstrap/admin-token-shared"  # noqa: S105 (a key name)
+#: How long a joining replica waits for the first one's admin token, and how often it looks.
+JOIN_WAIT, JOIN_POLL = 30.0, 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,18 +241,35 @@ def _write_local(paths: TLSPaths, shared: SharedTLS) -> None:
 
 
 async def sync_admin_kubeconfig(
-    backend: Backend, path: Path, server_url: str, ca_pem: bytes, *, joined: bool
+    backend: Backend,
+    path: Path,
+    server_url: str,
+    ca_pem: bytes,
+    *,
+    joined: bool,
+    wait: float = JOIN_WAIT,
 ) -> bool:
     """Write ``path`` with the shared admin token where it belongs; True if written.
 
     It belongs when this replica just joined and has no kubeconfig, or when
     the kubeconfig's token is not the stored one but the shared token is
     (another replica rotated it). Otherwise ``corral.auth.admin`` decides.
+    A joining replica waits up to ``wait`` seconds for the first replica to
+    store the token (both may have started at the same moment); after that
+    it issues one itself.
     """
-    stored = await _stored_hash(backend)
-    shared = await _shared_token(backend)
-    if not stored or shared is None or not hmac.compare_digest(token_sha256(shared), stored):
-        return False
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        stored = await _stored_hash(backend)
+        shared = await _shared_token(backend)
+        if stored and shared is not None and hmac.compare_digest(token_sha256(shared), stored):
+            break
+        # A replica that joined a moment after the first one waits for the
+        # first to issue the token rather than racing it with another one.
+        if not joined or loop.time() >= deadline:
+            return False
+        await asyncio.sleep(JOIN_POLL)
     current = await asyncio.to_thread(_file_token, path)
     if current is None and not joined:
         return False  # a deleted kubeconfig on a known replica: rotation (corral.auth.admin)

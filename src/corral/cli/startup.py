@@ -267,7 +267,6 @@ async def build_components(
         credentials = await ensure_admin_credentials(
             backend, kubeconfig_path, server_url, tls.ca_pem
         )
-        await share_admin_token(backend, kubeconfig_path, credentials.token_hash)
     except AuthError as exc:
         raise StartupError(str(exc)) from None
 
@@ -340,6 +339,15 @@ async def build_components(
         except (StatusError, ClientError, TimeoutError) as exc:
             await identity.stop()
             raise StartupError(f"cannot set up local users: {exc}") from None
+    try:
+        # Last: a replica joining at the same moment waits for this record
+        # (`sync_admin_kubeconfig`), so it finds the admin User, its password
+        # and the RBAC defaults made, instead of racing to make them too.
+        await share_admin_token(backend, kubeconfig_path, credentials.token_hash)
+    except AuthError as exc:
+        if identity is not None:
+            await identity.stop()
+        raise StartupError(str(exc)) from None
     nodes = SimulatedNodes(client_for, settings.simulate_nodes) if settings.simulate_nodes else None
     if nodes is not None:  # pods/log, exec… of pods on simulated nodes reach them
         add_node_connector(kube.api.parts, nodes.connector)
