@@ -15,6 +15,7 @@ from bench import (
     kube_bench,
     kubectl_apply_bench,
     postgres_bench,
+    replicas_bench,
     ssa_bench,
     startup_bench,
     storage_bench,
@@ -35,6 +36,7 @@ SUITES = {
     "ssa": ssa_bench.run,
     "etcd": etcd_bench.run,
     "postgres": postgres_bench.run,
+    "replicas": replicas_bench.run,
 }
 
 

@@ -85,13 +85,13 @@ def test_rotation_re_encrypts_without_restart(server: CorralServer, home: Path) 
         return bool(doc["configured"] == ["key2", "key1"] and doc["settled"])
 
     poll(settled, "the server re-encrypts everything with key2", deadline=15)
-    # The Secret, the admin token record and the admin user's password Secret
-    # are under key2 now.
-    assert status(server.data_dir)["counts"] == {"key2": 3}
+    # The Secret, the admin token record, the admin user's password Secret and
+    # the two records replicas share (docs/replicas.md) are under key2 now.
+    assert status(server.data_dir)["counts"] == {"key2": 5}
     assert secret_value(server, home) == MARKER
     shown = corral("secrets-encrypt", "status", "--data-dir", data_dir)
     assert "keys: key2, key1" in shown
-    assert "key2=3" in shown
+    assert "key2=5" in shown
     # Old ciphertext is still in the log's history until compaction (5 minutes,
     # 10,000 revisions by default): prune waits for it unless forced.
     refused = run_corral(("secrets-encrypt", "prune", "--data-dir", data_dir))

@@ -24,6 +24,7 @@ Errors (`corral.auth.errors`), one tree:
 
     AuthError
     ├── BootstrapError       the admin token record or admin.kubeconfig cannot be read or written
+    ├── SharedMaterialError  the CA, signing key or admin token the replicas share is unusable
     ├── InvalidTokenError    a presented token is malformed, forged, expired or not for us
     └── PasswordPolicyError  a new password does not satisfy the password policy
 """
@@ -40,7 +41,13 @@ from corral.auth.corraltokens import (
     presented_token,
     secret_matches,
 )
-from corral.auth.errors import AuthError, BootstrapError, InvalidTokenError, PasswordPolicyError
+from corral.auth.errors import (
+    AuthError,
+    BootstrapError,
+    InvalidTokenError,
+    PasswordPolicyError,
+    SharedMaterialError,
+)
 from corral.auth.loginlimit import LoginRateLimiter
 from corral.auth.passwords import DEFAULT_MIN_LENGTH, PasswordHashes, PasswordPolicy
 from corral.auth.satokens import ISSUER, ServiceAccountTokens, TokenClaims
@@ -73,6 +80,7 @@ __all__ = [
     "PasswordPolicyError",
     "ServiceAccountAuthenticator",
     "ServiceAccountTokens",
+    "SharedMaterialError",
     "TokenClaims",
     "TokenIndex",
     "TokenString",

@@ -4,6 +4,7 @@ Messages name files and keys, never a token or a hash.
 
     AuthError
     ├── BootstrapError       the admin token record or admin.kubeconfig cannot be read or written
+    ├── SharedMaterialError  the CA, signing key or admin token the replicas share is unusable
     ├── InvalidTokenError    a presented token is malformed, forged, expired or not for us
     └── PasswordPolicyError  a new password does not satisfy the password policy
 """
@@ -17,6 +18,11 @@ class AuthError(Exception):
 
 class BootstrapError(AuthError):
     """The bootstrap admin credentials cannot be stored or written out."""
+
+
+class SharedMaterialError(AuthError):
+    """The bootstrap material shared through the datastore cannot be agreed on:
+    a local file that is not the shared one, a damaged record, a failed read."""
 
 
 class InvalidTokenError(AuthError):

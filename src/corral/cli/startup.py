@@ -7,9 +7,13 @@ that leaves everything on disk as it was:
    wrapped in encryption at rest (`corral.storage.encryption`): the key file
    is loaded or created and the stored values are checked against it (a
    missing or wrong key stops the start here);
-2. load or create the CA, the serving certificate and the service account
-   signing key (`corral.pki`);
-3. issue or keep the admin token and ``admin.kubeconfig`` (`corral.auth`);
+2. agree with the other replicas of the datastore on the CA and the
+   service account signing key (`corral.auth.sharedmaterial`: the first
+   replica stores them under ``/corral/bootstrap/``, the others write them
+   to their ``tls/``), then load them and issue this replica's own serving
+   certificate (`corral.pki`);
+3. issue or keep the admin token and ``admin.kubeconfig`` (`corral.auth`); a
+   replica joining the datastore writes its kubeconfig with the shared token;
 4. build the Kubernetes API (registry, system namespaces, watch caches with
    their ``watch-cache`` readiness check), the two ASGI apps, the health
    registry (with the ``storage`` readiness check) and the metrics;
@@ -70,9 +74,15 @@ from corral.auth import (
     BootstrapTokenAuthenticator,
     ServiceAccountAuthenticator,
     ServiceAccountTokens,
+    SharedMaterialError,
     ensure_admin_credentials,
 )
 from corral.auth.rbac import CONTROLLER_MANAGER_USER
+from corral.auth.sharedmaterial import (
+    share_admin_token,
+    share_tls_material,
+    sync_admin_kubeconfig,
+)
 from corral.cli.authorization import install_rbac
 from corral.cli.errors import StartupError
 from corral.cli.settings import ServerSettings
@@ -94,12 +104,21 @@ from corral.pki import (
     serving_sans,
 )
 from corral.pki.signingkey import ensure_service_account_key, existing_service_account_key
+from corral.pki.store import existing_ca
 from corral.storage import Backend, StorageError, open_backend
-from corral.storage.encryption import EncryptionAtRest, status_path_for
+from corral.storage.encryption import DecryptError, EncryptionAtRest, status_path_for
 
 log = logging.getLogger("corral.cli")
 
 KUBECONFIG_NAME = "admin.kubeconfig"
+
+#: Added to a start refused because stored values do not decrypt: the usual
+#: cause is a replica given its own key file instead of the shared one.
+SAME_KEY_FILE_HINT = (
+    "every replica of one datastore needs the same key file: copy "
+    "encryption-config.json from the first replica's data directory, or point "
+    "--encryption-provider-config at the same file"
+)
 
 
 def display_url(url: str) -> str:
@@ -143,7 +162,10 @@ async def open_storage(settings: ServerSettings) -> OpenedStorage:
     except StorageError as exc:
         with contextlib.suppress(Exception):
             await backend.close()
-        raise StartupError(f"encryption at rest: {exc}") from None
+        hint = ""
+        if isinstance(exc, DecryptError):
+            hint = f"; {SAME_KEY_FILE_HINT}"
+        raise StartupError(f"encryption at rest: {exc}{hint}") from None
     return OpenedStorage(encrypted, encryption)
 
 
@@ -227,19 +249,23 @@ async def build_components(
         sans = serving_sans(settings.certificate_sans)
         # An unusable signing key file stops the start before anything is written.
         await asyncio.to_thread(existing_service_account_key, paths.dir)
+        await asyncio.to_thread(existing_ca, paths)
+        shared = await share_tls_material(backend, paths)
         tls = await asyncio.to_thread(ensure_tls, paths, sans, policy)
         sa_key = await asyncio.to_thread(ensure_service_account_key, paths.dir)
         ssl_context = server_context(paths)
-    except PKIError as exc:
+    except (PKIError, SharedMaterialError) as exc:
         raise StartupError(str(exc)) from None
     renewer = ServingCertRenewer(paths, sans, policy, ssl_context, tls)
 
+    kubeconfig_path = settings.data_dir / KUBECONFIG_NAME
+    server_url = settings.https_url(https_port)
     try:
+        await sync_admin_kubeconfig(
+            backend, kubeconfig_path, server_url, tls.ca_pem, joined=shared.joined
+        )
         credentials = await ensure_admin_credentials(
-            backend,
-            settings.data_dir / KUBECONFIG_NAME,
-            settings.https_url(https_port),
-            tls.ca_pem,
+            backend, kubeconfig_path, server_url, tls.ca_pem
         )
     except AuthError as exc:
         raise StartupError(str(exc)) from None
@@ -319,6 +345,15 @@ async def build_components(
         except (StatusError, ClientError, TimeoutError) as exc:
             await identity.stop()
             raise StartupError(f"cannot set up local users: {exc}") from None
+    try:
+        # Last: a replica joining at the same moment waits for this record
+        # (`sync_admin_kubeconfig`), so it finds the admin User, its password
+        # and the RBAC defaults made, instead of racing to make them too.
+        await share_admin_token(backend, kubeconfig_path, credentials.token_hash)
+    except AuthError as exc:
+        if identity is not None:
+            await identity.stop()
+        raise StartupError(str(exc)) from None
     nodes = SimulatedNodes(client_for, settings.simulate_nodes) if settings.simulate_nodes else None
     if nodes is not None:  # pods/log, exec… of pods on simulated nodes reach them
         add_node_connector(kube.api.parts, nodes.connector)

@@ -135,6 +135,17 @@ def ensure_tls(
     return TLSState(paths, ca_cert, serving_cert, ca_pem, created_ca, reason)
 
 
+def existing_ca(paths: TLSPaths) -> x509.Certificate | None:
+    """The CA certificate in ``paths``, or None if neither CA file exists; writes nothing.
+
+    Start-up calls this before the CA is shared with other replicas, so an
+    unusable CA file stops the start and is never offered to them. Raises
+    `CertificateFileError` as `ensure_tls` would.
+    """
+    pair = _load_ca(paths)
+    return None if pair is None else pair[0]
+
+
 def _reissue_reason(
     serving: tuple[x509.Certificate, certs.PrivateKey] | None,
     ca_cert: x509.Certificate,

@@ -9,7 +9,7 @@ import orjson
 from corral.apiserver.asgi import Response
 from corral.apiserver.handlers.context import Verb
 from corral.apiserver.handlers.io import body_response, query_one, wants_table
-from corral.apiserver.handlers.readmode import cache_revision_ok, consistent_from_cache
+from corral.apiserver.handlers.readmode import cache_serves, consistent_from_cache
 from corral.apiserver.store import get_object
 from corral.apiserver.store.objects import served_body
 from corral.apiserver.tables import to_table
@@ -18,7 +18,7 @@ from corral.machinery.status import NotFound
 
 async def get(v: Verb) -> Response:
     rv = query_one(v.request, "resourceVersion")
-    if cache_revision_ok(v, rv) or (not rv and await consistent_from_cache(v)):
+    if await cache_serves(v, rv) or (not rv and await consistent_from_cache(v)):
         cached = v.cache.get(v.rt.key(v.namespace, v.name))
         if cached is None:
             raise NotFound(v.rt.resource, v.name, group=v.rt.group)

@@ -14,7 +14,7 @@ from corral.apiserver.handlers.context import Verb
 from corral.apiserver.handlers.io import query_int, query_one
 from corral.apiserver.handlers.lists import list_response
 from corral.apiserver.handlers.readmode import (
-    cache_revision_ok,
+    cache_serves,
     check_match,
     consistent_from_cache,
     parse_revision,
@@ -35,7 +35,7 @@ async def list_(v: Verb) -> Response:
     if token and rv and rv != "0":
         raise BadRequest("specifying resource version is not allowed when using continue")
     predicate = None if selection.everything else selection.matches
-    from_cache = cache_revision_ok(v, rv)
+    from_cache = await cache_serves(v, rv)
     if not rv and not token and not limit:
         from_cache = await consistent_from_cache(v)
     if not token and from_cache:

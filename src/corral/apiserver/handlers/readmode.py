@@ -7,7 +7,12 @@
   need a revision the datastore can read).
 - ``0``: any recent state: the watch cache, as it is.
 - ``N`` (NotOlderThan, the default match): the watch cache once it has
-  reached N; otherwise storage at the newest revision, which is newer.
+  reached N. A cache behind N waits up to `TOO_LARGE_WAIT` seconds for it
+  (another replica may have written N a moment ago), then answers as
+  Kubernetes' watch cache does: 504, reason ``Timeout``, message ``Timeout:
+  Too large resource version: N, current: C``, cause
+  ``ResourceVersionTooLarge``, ``retryAfterSeconds`` 1; client-go's
+  reflector then retries.
 - ``resourceVersionMatch=Exact``: storage at exactly N (410 if compacted).
 """
 
@@ -15,7 +20,7 @@ from __future__ import annotations
 
 from corral.apiserver.handlers.context import Verb
 from corral.apiserver.handlers.io import query_one
-from corral.machinery.status import BadRequest
+from corral.machinery.status import BadRequest, ResourceVersionTooLarge
 
 
 def parse_revision(text: str) -> int:
@@ -57,12 +62,22 @@ async def consistent_from_cache(v: Verb) -> bool:
     return await v.cache.wait_until(target, CONSISTENT_WAIT)
 
 
-def cache_revision_ok(v: Verb, rv: str) -> bool:
-    """True if the read may be served by the watch cache (checks the match rules too)."""
+#: How long a read at a resourceVersion the cache has not reached waits for it
+#: (Kubernetes' ``blockTimeout`` of the watch cache).
+TOO_LARGE_WAIT = 3.0
+
+
+async def cache_serves(v: Verb, rv: str) -> bool:
+    """True if the read at ``rv`` is served by the watch cache (checks the match
+    rules too); waits for a cache behind ``rv``, then `ResourceVersionTooLarge`."""
     match = check_match(v, rv)
     if not rv:
         return False
     revision = parse_revision(rv)
     if match == "Exact" or not v.cache.synced.is_set():
         return False
-    return revision == 0 or v.cache.revision >= revision
+    if revision == 0 or v.cache.progress() >= revision:
+        return True
+    if await v.cache.wait_until(revision, TOO_LARGE_WAIT):
+        return True
+    raise ResourceVersionTooLarge(revision, v.cache.progress())
