@@ -4,6 +4,7 @@ remove handlers and the finalizer lifecycle. Polls with deadlines, no fixed slee
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,7 +21,7 @@ from corral.controller import (
     Result,
     WorkQueue,
 )
-from corral.machinery.status import NotFound
+from corral.machinery.status import Conflict, NotFound
 from serverproc import CorralServer, module_server
 
 from .live import CMS, cm, eventually, new_namespace
@@ -106,6 +107,29 @@ async def test_handlers_run_in_order_retry_and_requeue(client: Client) -> None:
         # each pass asked to be called again in 0.1 s (and nothing else changed)
         assert requeued[1] - requeued[0] >= 0.09
         assert requeued[2] - requeued[1] >= 0.09
+
+
+async def test_a_lost_compare_and_swap_is_retried_without_an_error_log(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    ns = await new_namespace(client)
+    tries: list[str] = []
+    informer = Informer(client, CMS, namespace=ns)
+    ctl = Controller("test-conflict", informer, queue=fast_queue("test-conflict"))
+
+    async def update(key: str, obj: dict[str, Any] | None) -> Result | None:
+        tries.append(key)
+        if len(tries) == 1:
+            raise Conflict("configmaps", "raced")
+        return None
+
+    ctl.on_change("update", update)
+    with caplog.at_level(logging.INFO, logger="corral.controller"):
+        async with running(ctl):
+            await client.create(CMS, cm("raced"), namespace=ns)
+            await eventually(lambda: len(tries) >= 2)
+    assert errors("test-conflict", "update") >= 1
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
 async def test_on_change_and_on_remove_when_gone(client: Client) -> None:

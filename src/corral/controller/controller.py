@@ -38,6 +38,7 @@ from corral.controller.indexer import Obj, object_key
 from corral.controller.informer import Informer
 from corral.controller.reconcilemetrics import RECONCILE_DURATION, RECONCILE_ERRORS
 from corral.controller.workqueue import WorkQueue
+from corral.machinery.status import Conflict
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,18 @@ class Controller:
             for handler in self._plan(obj):
                 try:
                     result = await self._call(handler, key, obj)
+                except Conflict:
+                    # A stale read lost a compare-and-swap: routine, so no
+                    # traceback; retried (with backoff) from a newer copy.
+                    RECONCILE_ERRORS.labels(self.name, handler.name).inc()
+                    log.debug(
+                        "controller %s: handler %s met a newer %s; retrying",
+                        self.name,
+                        handler.name,
+                        key,
+                    )
+                    self.queue.add_rate_limited(key)
+                    return
                 except Exception:
                     RECONCILE_ERRORS.labels(self.name, handler.name).inc()
                     log.exception(
