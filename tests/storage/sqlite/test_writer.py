@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from corral.storage import KeyExistsError, SQLiteBackend, StorageError
-from corral.storage.sqlite import backend as backend_module
+from corral.storage import KeyExistsError, SQLiteBackend, StorageError, queuedwrites
 
 from ..helpers import FAST
 
@@ -39,7 +38,7 @@ async def test_concurrent_writes_share_transactions(tmp_path: Path) -> None:
 
 
 async def test_compaction_runs_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(backend_module, "COMPACT_CHUNK", 4)
+    monkeypatch.setattr(queuedwrites, "COMPACT_CHUNK", 4)
     backend = SQLiteBackend(tmp_path / "state.db", FAST)
     await backend.start()
     try:

@@ -28,11 +28,11 @@ import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import asyncpg
 
-from corral.storage.base import LogBackend, check_write
+from corral.storage.base import check_write
 from corral.storage.errors import (
     BackendClosedError,
     CompactedError,
@@ -45,7 +45,8 @@ from corral.storage.postgres.address import PostgresAddress
 from corral.storage.postgres.failures import TRANSLATED, from_postgres
 from corral.storage.postgres.follower import Follower
 from corral.storage.postgres.schema import prepare
-from corral.storage.postgres.writer import COMPACT, CREATE, DELETE, UPDATE, Writer
+from corral.storage.postgres.writer import Writer
+from corral.storage.queuedwrites import QueuedWritesBackend
 from corral.storage.types import Event, KeyValue, ListResult
 from corral.storage.watch import HISTORY_PAGE
 
@@ -55,12 +56,11 @@ T = TypeVar("T")
 Query = Callable[[queries.Connection], Awaitable[T]]
 
 #: Revisions compacted per writer op.
-COMPACT_CHUNK = 2000
 #: Seconds a query may take before the datastore counts as unreachable.
 COMMAND_TIMEOUT = 30.0
 
 
-class PostgresBackend(LogBackend):
+class PostgresBackend(QueuedWritesBackend):
     """A revisioned key-value log in a PostgreSQL database (see docs/storage.md)."""
 
     exclusive = False  # other processes may write to the same database
@@ -280,37 +280,11 @@ class PostgresBackend(LogBackend):
 
     # -- writes ----------------------------------------------------------------
 
-    def _submit(
-        self, kind: int, key: str, value: bytes, expected: int, ttl: int
-    ) -> asyncio.Future[Any]:
-        if self._closed or self._writer is None:
-            raise BackendClosedError()
-        return self._writer.submit(kind, key, value, expected, ttl)
+    def _write_queue(self) -> Writer | None:
+        return self._writer
 
-    async def create(self, key: str, value: bytes, *, ttl: int = 0) -> KeyValue:
+    def _check(self, key: str, value: bytes, ttl: int) -> None:
         _check_key(key, value, ttl)
-        kv: KeyValue = await self._submit(CREATE, key, value, 0, ttl)
-        return kv
-
-    async def update(
-        self, key: str, value: bytes, *, expected_revision: int, ttl: int = 0
-    ) -> KeyValue:
-        _check_key(key, value, ttl)
-        kv: KeyValue = await self._submit(UPDATE, key, value, expected_revision, ttl)
-        return kv
-
-    async def delete(self, key: str, *, expected_revision: int = 0) -> KeyValue:
-        kv: KeyValue = await self._submit(DELETE, key, b"", expected_revision, 0)
-        return kv
-
-    async def compact(self, revision: int) -> int:
-        current, compacted = await self._snapshot()
-        if revision > current:
-            raise FutureRevisionError(revision, current)
-        while compacted < revision:
-            target = min(compacted + COMPACT_CHUNK, revision)
-            compacted = await self._submit(COMPACT, "", b"", target, 0)
-        return compacted
 
     # -- reads -----------------------------------------------------------------
 

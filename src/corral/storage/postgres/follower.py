@@ -88,13 +88,14 @@ class Follower:
         try:
             due = True  # the log may have moved since this process read it
             while True:
+                reconnected = False
                 if not self.listening:
                     await self._listen()
-                    due = True  # (re)connected, or still down: read the log
+                    due = reconnected = True  # (re)connected, or still down: read the log
                 if due:
                     # Cleared first: a notification during the catch-up wakes us again.
                     self._wake.clear()
-                    if not self._was_notified:
+                    if reconnected or not self._was_notified:
                         self.polls += 1
                     self._was_notified = False
                     try:

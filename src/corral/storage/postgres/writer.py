@@ -51,14 +51,11 @@ from corral.storage.errors import (
 )
 from corral.storage.postgres.failures import TRANSLATED, from_postgres
 from corral.storage.postgres.schema import CHANNEL
+from corral.storage.queuedwrites import COMPACT, CREATE, UPDATE
 from corral.storage.types import Event, EventType, KeyValue
 
 log = logging.getLogger(__name__)
 
-CREATE = 0
-UPDATE = 1
-DELETE = 2
-COMPACT = 3
 _VERBS = ("create", "update", "delete")
 
 #: (kind, key, value, expected revision, ttl, future). For COMPACT, the

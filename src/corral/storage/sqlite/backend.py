@@ -10,26 +10,23 @@ writes are never stuck behind a long compaction.
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import os
-from typing import Any
 
-from corral.storage.base import LogBackend, check_write
-from corral.storage.errors import BackendClosedError, FutureRevisionError
+from corral.storage.errors import BackendClosedError
 from corral.storage.options import StorageOptions
+from corral.storage.queuedwrites import QueuedWritesBackend
 from corral.storage.sqlite import reader as queries
 from corral.storage.sqlite.datastore import open_datastore
 from corral.storage.sqlite.reader import Reader
 from corral.storage.sqlite.threads import Workers
-from corral.storage.sqlite.writer import COMPACT, CREATE, DELETE, UPDATE, Writer
+from corral.storage.sqlite.writer import Writer
 from corral.storage.types import Event, KeyValue, ListResult
 
 #: Revisions compacted per writer op.
-COMPACT_CHUNK = 2000
 
 
-class SQLiteBackend(LogBackend):
+class SQLiteBackend(QueuedWritesBackend):
     """A revisioned key-value log in one SQLite file (see docs/storage.md)."""
 
     exclusive = True  # the file is locked (flock) by this process
@@ -73,39 +70,8 @@ class SQLiteBackend(LogBackend):
         finally:
             await self._writer.stop()
 
-    def _submit(
-        self, kind: int, key: str, value: bytes, expected: int, ttl: int
-    ) -> asyncio.Future[Any]:
-        if self._closed or self._writer is None:
-            raise BackendClosedError()
-        return self._writer.submit(kind, key, value, expected, ttl)
-
-    # -- writes ----------------------------------------------------------------
-
-    async def create(self, key: str, value: bytes, *, ttl: int = 0) -> KeyValue:
-        check_write(key, value, ttl)
-        kv: KeyValue = await self._submit(CREATE, key, value, 0, ttl)
-        return kv
-
-    async def update(
-        self, key: str, value: bytes, *, expected_revision: int, ttl: int = 0
-    ) -> KeyValue:
-        check_write(key, value, ttl)
-        kv: KeyValue = await self._submit(UPDATE, key, value, expected_revision, ttl)
-        return kv
-
-    async def delete(self, key: str, *, expected_revision: int = 0) -> KeyValue:
-        kv: KeyValue = await self._submit(DELETE, key, b"", expected_revision, 0)
-        return kv
-
-    async def compact(self, revision: int) -> int:
-        current, compacted = await self._snapshot()
-        if revision > current:
-            raise FutureRevisionError(revision, current)
-        while compacted < revision:
-            target = min(compacted + COMPACT_CHUNK, revision)
-            compacted = await self._submit(COMPACT, "", b"", target, 0)
-        return compacted
+    def _write_queue(self) -> Writer | None:
+        return self._writer
 
     # -- reads -----------------------------------------------------------------
 

@@ -41,6 +41,7 @@ from corral.storage.errors import (
     RevisionMismatchError,
     StorageError,
 )
+from corral.storage.queuedwrites import COMPACT, CREATE, DELETE, UPDATE
 from corral.storage.sqlite.datastore import Datastore
 from corral.storage.sqlite.failures import from_os, from_sqlite
 from corral.storage.sqlite.threads import Workers
@@ -48,10 +49,6 @@ from corral.storage.types import Event, EventType, KeyValue
 
 log = logging.getLogger(__name__)
 
-CREATE = 0
-UPDATE = 1
-DELETE = 2
-COMPACT = 3
 _VERBS = ("create", "update", "delete")
 
 #: (kind, key, value, expected revision, ttl, future). For COMPACT, the
