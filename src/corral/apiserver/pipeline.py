@@ -35,8 +35,8 @@ from corral.apiserver.impersonation import (
     read_headers,
 )
 from corral.apiserver.requestinfo import parse_request_info
-from corral.machinery.authn import Authenticator
-from corral.machinery.authz import REQUEST_USER, Attributes, Authorizer
+from corral.machinery.authn import Authenticator, UserInfo
+from corral.machinery.authz import REQUEST_USER, Attributes, Authorizer, Decision
 from corral.machinery.sessions import (
     CSRF_COOKIE,
     CSRF_HEADER,
@@ -122,6 +122,21 @@ class SessionGuard:
         return await next_handler(request)
 
 
+def refusal(user: UserInfo, attrs: Attributes, decision: Decision) -> Forbidden:
+    """The 403 of a denied request, worded as kube-apiserver words it."""
+    return Forbidden.for_request(
+        user=user.name,
+        verb=attrs.verb,
+        resource=attrs.resource,
+        group=attrs.group,
+        namespace=attrs.namespace,
+        name=attrs.name,
+        subresource=attrs.subresource,
+        path=attrs.path,
+        authorizer_reason=decision.reason,
+    )
+
+
 class Impersonate:
     """Acts as the user the ``Impersonate-*`` headers name, if the caller may
     (`corral.apiserver.impersonation`); 403 naming the first refused value."""
@@ -146,16 +161,7 @@ class Impersonate:
         for attrs in checks(wanted):
             decision = self._authorizer.authorize(caller, attrs)
             if not decision.allowed:
-                raise Forbidden.for_request(
-                    user=caller.name,
-                    verb=attrs.verb,
-                    resource=attrs.resource,
-                    group=attrs.group,
-                    namespace=attrs.namespace,
-                    name=attrs.name,
-                    subresource=attrs.subresource,
-                    authorizer_reason=decision.reason,
-                )
+                raise refusal(caller, attrs, decision)
         request.drop_headers(HEADER_PREFIX)
         request.impersonator = caller
         request.user = impersonated_user(wanted)
@@ -195,17 +201,7 @@ class Authorize:
         attrs = request_attributes(request)
         decision = self._authorizer.authorize(user, attrs)
         if not decision.allowed:
-            raise Forbidden.for_request(
-                user=user.name,
-                verb=attrs.verb,
-                resource=attrs.resource,
-                group=attrs.group,
-                namespace=attrs.namespace,
-                name=attrs.name,
-                subresource=attrs.subresource,
-                path=attrs.path,
-                authorizer_reason=decision.reason,
-            )
+            raise refusal(user, attrs, decision)
         token = REQUEST_USER.set(user)
         try:
             return await next_handler(request)
