@@ -16,32 +16,20 @@ authorization never waits for this controller; writing the rules needs
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from corral.auth.rbac.index import aggregation_selectors
 from corral.controller import Informer
 from corral.controller.indexer import Obj
 from corral.kube.context import KubeContext, Runnable
 from corral.kube.enqueue import enqueue, new_controller
 from corral.kube.resources import CLUSTER_ROLES
-from corral.machinery.labels import Selector, SelectorError, from_label_selector
+from corral.machinery.labels import Selector
 from corral.machinery.status import NotFound
 
 
-def selectors(role: Obj) -> list[Selector] | None:
-    """The role's aggregation selectors; None when it is not aggregated."""
-    rule = role.get("aggregationRule")
-    if not isinstance(rule, dict):
-        return None
-    out = []
-    for raw in rule.get("clusterRoleSelectors") or []:
-        try:
-            out.append(from_label_selector(raw))
-        except SelectorError:
-            continue
-    return out
-
-
-def aggregated_rules(name: str, wanted: list[Selector], roles: list[Obj]) -> list[Any]:
+def aggregated_rules(name: str, wanted: Sequence[Selector], roles: list[Obj]) -> list[Any]:
     """The rules of every role in ``roles`` (other than ``name``) a selector matches."""
     out: list[Any] = []
     for role in sorted(roles, key=lambda r: str((r.get("metadata") or {}).get("name", ""))):
@@ -66,7 +54,7 @@ class AggregationController:
     async def sync(self, key: str, role: Obj | None) -> None:
         if role is None:
             return
-        wanted = selectors(role)
+        wanted = aggregation_selectors(role)
         if wanted is None:
             return
         rules = aggregated_rules(key, wanted, self.roles.indexer.list())
@@ -86,7 +74,7 @@ def build(ctx: KubeContext) -> list[Runnable]:
 
     def queue_aggregated(*_: Obj) -> None:
         for role in roles.indexer.list():
-            if selectors(role) is not None:
+            if aggregation_selectors(role) is not None:
                 enqueue(controller, str((role.get("metadata") or {}).get("name", "")))
 
     roles.on_add(queue_aggregated)

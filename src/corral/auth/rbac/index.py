@@ -115,7 +115,9 @@ def parse_binding(obj: Mapping[str, Any]) -> Binding | None:
     )
 
 
-def _selectors(obj: Mapping[str, Any]) -> tuple[Selector, ...] | None:
+def aggregation_selectors(obj: Mapping[str, Any]) -> tuple[Selector, ...] | None:
+    """A ClusterRole's ``aggregationRule`` selectors (unparseable ones skipped);
+    None when it is not aggregated."""
     rule = obj.get("aggregationRule")
     if not isinstance(rule, Mapping):
         return None
@@ -153,7 +155,7 @@ class PolicyIndex:
             self._cluster_roles[name] = _ClusterRole(
                 dict(labels) if isinstance(labels, Mapping) else {},
                 parse_rules(obj.get("rules")),
-                _selectors(obj),
+                aggregation_selectors(obj),
             )
             self._aggregated = None
         elif resource in (ROLE_BINDINGS, CLUSTER_ROLE_BINDINGS):
