@@ -33,6 +33,8 @@ docs/client.md tells the rules (namespaces, retries, watch resumption).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from corral.client.client import Client
 from corral.client.config import ClusterConfig, kubeconfig_from_dict, load_kubeconfig
 from corral.client.discovery import Discovery
@@ -46,7 +48,6 @@ from corral.client.errors import (
     TLSError,
     TransportError,
 )
-from corral.client.httptransport import HTTPTransport
 from corral.client.incluster import in_cluster_config
 from corral.client.options import PatchType, Preconditions, PropagationPolicy
 from corral.client.resources import ResourceRef
@@ -83,3 +84,17 @@ __all__ = [
     "kubeconfig_from_dict",
     "load_kubeconfig",
 ]
+
+
+if TYPE_CHECKING:
+    from corral.client.httptransport import HTTPTransport
+
+
+def __getattr__(name: str) -> Any:
+    # HTTPTransport (and httpx with it) is imported on first use: the server
+    # itself only talks to itself in process and should not pay for httpx.
+    if name == "HTTPTransport":
+        from corral.client.httptransport import HTTPTransport
+
+        return HTTPTransport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

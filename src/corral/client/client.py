@@ -33,7 +33,6 @@ import orjson
 from corral.client.config import DEFAULT_NAMESPACE, ClusterConfig, load_kubeconfig
 from corral.client.discovery import Discovery
 from corral.client.errors import ConfigError
-from corral.client.httptransport import DEFAULT_TIMEOUT, HTTPTransport
 from corral.client.incluster import SERVICE_ACCOUNT_DIR, in_cluster_config
 from corral.client.options import (
     PatchType,
@@ -46,7 +45,7 @@ from corral.client.options import (
 from corral.client.resources import ResourceRef
 from corral.client.responses import decode_object, status_error
 from corral.client.retry import RetryPolicy, send_with_retries
-from corral.client.transport import Query, Transport
+from corral.client.transport import DEFAULT_TIMEOUT, Query, Transport
 from corral.client.watch import Watch
 
 _JSON = "application/json"
@@ -77,6 +76,9 @@ class Client:
         retry: RetryPolicy | None = None,
     ) -> Client:
         """A client over HTTP(S) to the server ``config`` describes."""
+        # httpx is imported only by clients that talk HTTP (not the server's own).
+        from corral.client.httptransport import HTTPTransport
+
         return cls(HTTPTransport(config, timeout=timeout), namespace=config.namespace, retry=retry)
 
     @classmethod

@@ -25,9 +25,7 @@ import httpx
 from corral.client.config import ClusterConfig
 from corral.client.credentials import Authorizer, ssl_context
 from corral.client.errors import ConnectionFailed, RequestTimeout, TLSError
-from corral.client.transport import Query, SimpleResponse
-
-DEFAULT_TIMEOUT = 30.0
+from corral.client.transport import DEFAULT_TIMEOUT, Query, SimpleResponse
 
 
 def _translate(exc: httpx.HTTPError, method: str, path: str) -> Exception:

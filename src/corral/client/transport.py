@@ -32,6 +32,10 @@ from typing import Protocol
 Query = Sequence[tuple[str, str]]
 
 
+#: Seconds a request may take over HTTP unless the caller says otherwise.
+DEFAULT_TIMEOUT = 30.0
+
+
 class Response(Protocol):
     """A complete answer."""
 

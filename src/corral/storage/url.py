@@ -23,7 +23,6 @@ from corral.storage.backend import Backend
 from corral.storage.errors import DatastoreURLError
 from corral.storage.memory import MemoryBackend
 from corral.storage.options import StorageOptions
-from corral.storage.postgres import PostgresBackend, parse_postgres_url
 from corral.storage.sqlite import SQLiteBackend
 
 SUPPORTED = (
@@ -51,6 +50,9 @@ def open_backend(url: str, options: StorageOptions | None = None) -> Backend:
             raise DatastoreURLError("a memory:// datastore URL takes no address")
         return MemoryBackend(options)
     if scheme in ("postgres", "postgresql"):
+        # Imported only when used, as etcd's: asyncpg is not needed otherwise.
+        from corral.storage.postgres import PostgresBackend, parse_postgres_url
+
         return PostgresBackend(parse_postgres_url(url), options)
     if scheme == "etcd":
         # Imported only when used: gRPC costs about 0.15 s to import.
