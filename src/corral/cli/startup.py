@@ -77,7 +77,7 @@ from corral.auth import (
     SharedMaterialError,
     ensure_admin_credentials,
 )
-from corral.auth.rbac import CONTROLLER_MANAGER_USER
+from corral.auth.rbac import CONTROLLER_MANAGER_USER, MANAGEMENT_USER
 from corral.auth.sharedmaterial import (
     share_admin_token,
     share_tls_material,
@@ -89,7 +89,7 @@ from corral.cli.settings import ServerSettings
 from corral.client import Client, ClientError
 from corral.kube.context import KubeOptions
 from corral.kube.manager import ControllerManager, LeaseTimings
-from corral.machinery.authn import MASTERS_GROUP, Authenticator, UnionAuthenticator
+from corral.machinery.authn import Authenticator, UnionAuthenticator
 from corral.machinery.status import MethodNotAllowed, StatusError
 from corral.management import Identity, IdentityOptions, TokenTTLs
 from corral.node.simulated import SimulatedNodes
@@ -339,9 +339,8 @@ async def build_components(
     bootstrap_password = None
     if identity is not None:
         try:
-            bootstrap_password = await identity.start(
-                client_for("system:corral-management", (MASTERS_GROUP,))
-            )
+            # Least privilege: the ClusterRole system:corral-management.
+            bootstrap_password = await identity.start(client_for(MANAGEMENT_USER))
         except (StatusError, ClientError, TimeoutError) as exc:
             await identity.stop()
             raise StartupError(f"cannot set up local users: {exc}") from None

@@ -20,6 +20,7 @@ from __future__ import annotations
 from corral.auth.rbac.authorizer import RBACAuthorizer
 from corral.auth.rbac.bootstrap import (
     CONTROLLER_MANAGER_USER,
+    MANAGEMENT_USER,
     NODES_GROUP,
     default_policy,
     reconcile,
@@ -30,6 +31,7 @@ from corral.auth.rbac.rules import PolicyRule, rule_allows
 
 __all__ = [
     "CONTROLLER_MANAGER_USER",
+    "MANAGEMENT_USER",
     "NODES_GROUP",
     "RBAC_GROUP",
     "RBAC_RESOURCES",

@@ -19,8 +19,9 @@ bootstrappolicy``), created at start when absent and reconciled when present:
   password);
 - Corral's own components: ``system:kube-controller-manager`` (the
   controller manager and its scheduler, user ``system:kube-controller-
-  manager``) and ``system:node`` (group ``system:nodes``: the simulated
-  nodes, users ``system:node:<name>``), least privilege for what they do.
+  manager``), ``system:node`` (group ``system:nodes``: the simulated
+  nodes, users ``system:node:<name>``) and ``system:corral-management``
+  (local users and tokens), least privilege for what they do.
 
 Reconciling follows the ``rbac.authorization.kubernetes.io/autoupdate``
 annotation: unless it is ``"false"``, rules the stored role lacks are
@@ -40,6 +41,8 @@ AUTOUPDATE = "rbac.authorization.kubernetes.io/autoupdate"
 BOOTSTRAPPING = {"kubernetes.io/bootstrapping": "rbac-defaults"}
 AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-"
 CONTROLLER_MANAGER_USER = "system:kube-controller-manager"
+#: Corral's local-identity component (users, tokens, password Secrets).
+MANAGEMENT_USER = "system:corral-management"
 NODES_GROUP = "system:nodes"
 
 Obj = dict[str, Any]
@@ -253,6 +256,26 @@ def _controller_manager_rules() -> list[Obj]:
     ]
 
 
+def _management_rules() -> list[Obj]:
+    """Corral's identity component: its own kinds and CRDs, the namespace and
+    Secrets of local passwords, and the ``corral-admin`` binding (which
+    Kubernetes' escalation check lets it make only with ``bind`` on
+    cluster-admin)."""
+    return [
+        _rule(["management.corral.io"], ["users", "tokens"], [*READ, *RW]),
+        _rule(["apiextensions.k8s.io"], ["customresourcedefinitions"], [*READ, "create"]),
+        _rule([""], ["namespaces"], ["get", "create"]),
+        _rule([""], ["secrets"], ["get", "create", "update", "patch", "delete"]),
+        _rule(["rbac.authorization.k8s.io"], ["clusterrolebindings"], ["get", "create"]),
+        {
+            "apiGroups": ["rbac.authorization.k8s.io"],
+            "resources": ["clusterroles"],
+            "resourceNames": ["cluster-admin"],
+            "verbs": ["bind"],
+        },
+    ]
+
+
 def _node_rules() -> list[Obj]:
     """A node's rights (Kubernetes' ``system:node``): its Node, its pods' status,
     its Lease, events, and reading what its pods use."""
@@ -333,6 +356,7 @@ def default_policy() -> list[tuple[str, Obj]]:
             [_urls(["/v3/users", "/v3/users/*", "/v3/tokens", "/v3/tokens/*"], ["*"])],
         ),
         cluster_role(CONTROLLER_MANAGER_USER, _controller_manager_rules()),
+        cluster_role(MANAGEMENT_USER, _management_rules()),
         cluster_role("system:node", _node_rules()),
     ]
     bindings = [
@@ -352,6 +376,7 @@ def default_policy() -> list[tuple[str, Obj]]:
         cluster_role_binding(
             CONTROLLER_MANAGER_USER, CONTROLLER_MANAGER_USER, [("User", CONTROLLER_MANAGER_USER)]
         ),
+        cluster_role_binding(MANAGEMENT_USER, MANAGEMENT_USER, [("User", MANAGEMENT_USER)]),
         cluster_role_binding("system:node", "system:node", [("Group", NODES_GROUP)]),
     ]
     return [("clusterroles", r) for r in roles] + [("clusterrolebindings", b) for b in bindings]
