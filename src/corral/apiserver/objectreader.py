@@ -30,13 +30,16 @@ log = logging.getLogger("corral.apiserver")
 
 
 class CachedObjects:
-    """Current core/v1 objects by namespace and name (watch cache, then storage)."""
+    """Current objects of one group version (core/v1 unless told) by namespace
+    and name (watch cache, then storage)."""
 
-    def __init__(self, parts: ServerParts) -> None:
+    def __init__(self, parts: ServerParts, group: str = "", version: str = "v1") -> None:
         self._parts = parts
+        self._group = group
+        self._version = version
 
     async def current(self, resource: str, namespace: str, name: str) -> Mapping[str, Any] | None:
-        rt = self._parts.registry.lookup("", "v1", resource)
+        rt = self._parts.registry.lookup(self._group, self._version, resource)
         if rt is None or not name or (rt.namespaced and not namespace):
             return None
         key = rt.key(namespace, name)

@@ -5,8 +5,8 @@ dictionary read in the watch cache of the kind (kept current by the
 storage watch; the object parsed once per revision). Only when the cache
 does not have the key — the CRD's cache is still listing, the object was
 created a moment ago and its event is on the way, or it does not exist —
-is the datastore read once, as ``corral.apiserver.objectreader.CachedObjects``
-does for service accounts (a token issued by a login works on the very next
+is the datastore read once (``corral.apiserver.objectreader.CachedObjects``,
+which the service-account authenticator uses too) (a token issued by a login works on the very next
 request, on any replica). A deleted Token is gone from both: that is
 revocation.
 
@@ -20,17 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 from corral.apiserver.handlers.context import ServerParts
-from corral.apiserver.store.encoding import decode
+from corral.apiserver.objectreader import CachedObjects
 from corral.apiserver.watchcache import WatchCache
 from corral.management.kinds import GROUP, VERSION
-from corral.storage import StorageError
-
-log = logging.getLogger("corral.management")
 
 SETTLE_SECONDS = 2.0
 
@@ -40,12 +36,13 @@ class IdentityIndex:
 
     def __init__(self, parts: ServerParts) -> None:
         self._parts = parts
+        self._objects = CachedObjects(parts, GROUP, VERSION)
 
     async def token(self, name: str) -> Mapping[str, Any] | None:
-        return await self._current("tokens", name)
+        return await self._objects.current("tokens", "", name)
 
     async def user(self, name: str) -> Mapping[str, Any] | None:
-        return await self._current("users", name)
+        return await self._objects.current("users", "", name)
 
     async def settled(self, resource: str, resource_version: str) -> None:
         """Wait until the cache of ``resource`` has applied ``resource_version``."""
@@ -70,19 +67,3 @@ class IdentityIndex:
         if rt is None or rt.storage_prefix not in self._parts.caches:
             return None
         return self._parts.caches[rt.storage_prefix]
-
-    async def _current(self, resource: str, name: str) -> Mapping[str, Any] | None:
-        rt = self._parts.registry.lookup(GROUP, VERSION, resource)
-        if rt is None or not name:
-            return None
-        key = rt.key("", name)
-        if rt.storage_prefix in self._parts.caches:
-            hit = self._parts.caches[rt.storage_prefix].get(key)
-            if hit is not None:
-                return hit.obj
-        try:
-            kv = await self._parts.backend.get(key)
-        except StorageError as exc:
-            log.warning("object lookup failed", extra={"key": key, "error": str(exc)})
-            return None
-        return None if kv is None else decode(kv.value, kv.mod_revision)
