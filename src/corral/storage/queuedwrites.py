@@ -20,6 +20,11 @@ from corral.storage.types import KeyValue
 
 #: What a queued op does (the writer's ``kind`` argument).
 CREATE, UPDATE, DELETE, COMPACT = 0, 1, 2, 3
+#: The metric label of each write kind (``VERBS[CREATE]``…).
+VERBS = ("create", "update", "delete")
+#: A queued op: (kind, key, value, expected revision, ttl, future). For
+#: COMPACT, the expected revision is the revision to compact to.
+Op = tuple[int, str, bytes, int, int, "asyncio.Future[Any]"]
 #: Revisions compacted per queued compaction op.
 COMPACT_CHUNK = 2000
 

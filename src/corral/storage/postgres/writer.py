@@ -51,16 +51,11 @@ from corral.storage.errors import (
 )
 from corral.storage.postgres.failures import TRANSLATED, from_postgres
 from corral.storage.postgres.schema import CHANNEL
-from corral.storage.queuedwrites import COMPACT, CREATE, UPDATE
+from corral.storage.queuedwrites import COMPACT, CREATE, UPDATE, VERBS, Op
 from corral.storage.types import Event, EventType, KeyValue
 
 log = logging.getLogger(__name__)
 
-_VERBS = ("create", "update", "delete")
-
-#: (kind, key, value, expected revision, ttl, future). For COMPACT, the
-#: expected revision is the revision to compact to.
-Op = tuple[int, str, bytes, int, int, "asyncio.Future[Any]"]
 
 #: A key's row in corral_current as the batch sees it: (revision,
 #: create_revision, deleted, value, lease); value and lease are the live row's.
@@ -216,12 +211,12 @@ class Writer:
             kind, future = op[0], op[5]
             if isinstance(outcome, StorageError):
                 if kind != COMPACT:
-                    results[_VERBS[kind], metrics.result_label(outcome)].inc()
+                    results[VERBS[kind], metrics.result_label(outcome)].inc()
                 if not future.done():
                     future.set_exception(outcome)
             else:
                 if kind != COMPACT:
-                    results[_VERBS[kind], "ok"].inc()
+                    results[VERBS[kind], "ok"].inc()
                 if not future.done():
                     future.set_result(outcome)
 
@@ -236,7 +231,7 @@ class Writer:
             )
         for kind, _, _, _, _, future in batch:
             if kind != COMPACT:
-                metrics.WRITE_RESULTS[_VERBS[kind], "error"].inc()
+                metrics.WRITE_RESULTS[VERBS[kind], "error"].inc()
             if not future.done():
                 future.set_exception(error)
 

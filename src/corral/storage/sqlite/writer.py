@@ -41,7 +41,7 @@ from corral.storage.errors import (
     RevisionMismatchError,
     StorageError,
 )
-from corral.storage.queuedwrites import COMPACT, CREATE, DELETE, UPDATE
+from corral.storage.queuedwrites import COMPACT, CREATE, DELETE, UPDATE, VERBS, Op
 from corral.storage.sqlite.datastore import Datastore
 from corral.storage.sqlite.failures import from_os, from_sqlite
 from corral.storage.sqlite.threads import Workers
@@ -49,11 +49,6 @@ from corral.storage.types import Event, EventType, KeyValue
 
 log = logging.getLogger(__name__)
 
-_VERBS = ("create", "update", "delete")
-
-#: (kind, key, value, expected revision, ttl, future). For COMPACT, the
-#: expected revision is the revision to compact to.
-Op = tuple[int, str, bytes, int, int, "asyncio.Future[Any]"]
 
 _NEWEST = "SELECT revision, deleted FROM current WHERE name = ?"
 _CLAIM = (
@@ -191,12 +186,12 @@ class Writer:
             kind, future = op[0], op[5]
             if isinstance(outcome, StorageError):
                 if kind != COMPACT:
-                    results[_VERBS[kind], metrics.result_label(outcome)].inc()
+                    results[VERBS[kind], metrics.result_label(outcome)].inc()
                 if not future.done():
                     future.set_exception(outcome)
             else:
                 if kind != COMPACT:
-                    results[_VERBS[kind], "ok"].inc()
+                    results[VERBS[kind], "ok"].inc()
                 if not future.done():
                     future.set_result(outcome)
 
@@ -204,7 +199,7 @@ class Writer:
         log.error("storage commit failed path=%s ops=%d error=%r", self._path, len(batch), str(err))
         for kind, _, _, _, _, future in batch:
             if kind != COMPACT:
-                metrics.WRITE_RESULTS[_VERBS[kind], "error"].inc()
+                metrics.WRITE_RESULTS[VERBS[kind], "error"].inc()
             if future.done():
                 continue
             if isinstance(err, sqlite3.Error):
