@@ -29,20 +29,15 @@ from urllib.parse import unquote
 
 import click
 
+from corral.cli.datadir import data_dir_option
 from corral.cli.errors import DatastoreCommandError
 
 if TYPE_CHECKING:
     from corral.storage import Backend
     from corral.storage.backup import Snapshot
 
-_DATA_DIR = click.option(
-    "--data-dir",
-    metavar="DIR",
-    default="./data",
-    show_default=True,
-    envvar="CORRAL_DATA_DIR",
-    show_envvar=True,
-    help="The server's data directory (its datastore is state.db there by default).",
+_DATA_DIR = data_dir_option(
+    "The server's data directory (its datastore is state.db there by default)."
 )
 _DATASTORE = click.option(
     "--datastore",

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import click
 
 from corral.cli.errors import StartupError
 
@@ -37,3 +41,16 @@ def prepare_data_dir(path: Path) -> None:
         os.unlink(probe)
     except OSError as exc:
         raise StartupError(f"data directory {path} is not usable: {exc.strerror or exc}") from None
+
+
+def data_dir_option(help_text: str) -> Callable[[Any], Any]:
+    """``--data-dir`` (``CORRAL_DATA_DIR``, default ``./data``) as every command takes it."""
+    return click.option(
+        "--data-dir",
+        metavar="DIR",
+        default="./data",
+        show_default=True,
+        envvar="CORRAL_DATA_DIR",
+        show_envvar=True,
+        help=help_text,
+    )

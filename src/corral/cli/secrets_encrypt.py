@@ -26,6 +26,7 @@ from typing import Any
 
 import click
 
+from corral.cli.datadir import data_dir_option
 from corral.cli.errors import KeyRotationError
 
 
@@ -51,15 +52,7 @@ def _status(data_dir: str) -> dict[str, Any] | None:
 
 
 _options = [
-    click.option(
-        "--data-dir",
-        metavar="DIR",
-        default="./data",
-        show_default=True,
-        envvar="CORRAL_DATA_DIR",
-        show_envvar=True,
-        help="The server's data directory.",
-    ),
+    data_dir_option("The server's data directory."),
     click.option(
         "--encryption-provider-config",
         "config",

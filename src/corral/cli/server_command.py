@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from corral.cli.config_file import load_config_callback
+from corral.cli.datadir import data_dir_option
 from corral.cli.duration import DurationType
 from corral.cli.settings import ServerSettings
 
@@ -60,15 +61,7 @@ def _drop_empty(
     callback=load_config_callback,
     help="YAML file of settings; its keys are these option names (e.g. https-port).",
 )
-@click.option(
-    "--data-dir",
-    metavar="DIR",
-    default="./data",
-    show_default=True,
-    envvar="CORRAL_DATA_DIR",
-    show_envvar=True,
-    help="Directory for the datastore, TLS files and the admin kubeconfig.",
-)
+@data_dir_option("Directory for the datastore, TLS files and the admin kubeconfig.")
 @click.option(
     "--https-port",
     metavar="PORT",
