@@ -9,8 +9,10 @@ The watch caches already follow storage; `ObjectFeed` subscribes to them
 subscription ends (its queue overflowed, the cache re-listed) the feed
 subscribes again, re-applies what exists and removes what disappeared in
 between. `synced` is set once every resource's current objects were
-applied: the ``rbac-synced`` readiness check waits for it, so a server
-reports ready only when it authorizes with the stored policy.
+applied, as of the datastore's revision when the feed started (a
+consistent first read: the policy start-up has just written is in it):
+the ``rbac-synced`` readiness check waits for it, so a server reports
+ready only when it authorizes with the stored policy.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from corral.apiserver.handlers.context import ServerParts
 from corral.apiserver.watchcache import DELETED, CacheEvent
 
 log = logging.getLogger("corral.apiserver.objectfeed")
+
+#: How long the first read waits for a cache to reach the datastore's revision.
+CATCH_UP_SECONDS = 30.0
 
 
 class FeedTarget(Protocol):
@@ -79,6 +84,9 @@ class ObjectFeed:
         first = True
         while True:
             await cache.synced.wait()
+            if first:
+                current = await self._parts.backend.current_revision()
+                await cache.wait_until(current, CATCH_UP_SECONDS)
             watcher, initial, _ = cache.watch(prefix, None)
             seen: set[str] = set()
             for event in initial:

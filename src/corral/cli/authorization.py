@@ -20,8 +20,6 @@ from corral.apiserver.handlers.context import ServerParts
 from corral.apiserver.objectfeed import ObjectFeed
 from corral.apiserver.store import create_object, decode, update_object
 from corral.auth.rbac import (
-    CONTROLLER_MANAGER_USER,
-    MANAGEMENT_USER,
     RBAC_GROUP,
     RBAC_RESOURCES,
     EscalationCheck,
@@ -32,29 +30,12 @@ from corral.auth.rbac import (
 )
 from corral.cli.errors import StartupError
 from corral.machinery.admission import AdmissionChain
-from corral.machinery.authn import UserInfo
-from corral.machinery.authz import Attributes
 from corral.machinery.status import AlreadyExists, Conflict, StatusError
 
 log = logging.getLogger("corral.cli")
 
 #: How long start-up waits for the first read of the RBAC objects.
 SYNC_TIMEOUT = 60.0
-#: What the bootstrap policy grants Corral's own components, checked before
-#: they start: the watch caches that feed the index may still be behind the
-#: policy just written, and a component refused at start-up fails it.
-BOOTSTRAP_GRANTS = (
-    (
-        MANAGEMENT_USER,
-        Attributes("create", group="apiextensions.k8s.io", resource="customresourcedefinitions"),
-    ),
-    (
-        CONTROLLER_MANAGER_USER,
-        Attributes(
-            "create", group="coordination.k8s.io", resource="leases", namespace="kube-system"
-        ),
-    ),
-)
 
 
 async def ensure_default_policy(parts: ServerParts) -> None:
@@ -78,14 +59,6 @@ async def ensure_default_policy(parts: ServerParts) -> None:
             log.warning("bootstrap RBAC object refused", extra={"name": name, "error": str(exc)})
 
 
-async def _granted(authorizer: RBACAuthorizer, user: UserInfo, attributes: Attributes) -> None:
-    """Return once ``user`` may do ``attributes`` (the index has no change signal: poll)."""
-    while True:
-        if authorizer.authorize(user, attributes).allowed:
-            return
-        await asyncio.sleep(0.01)
-
-
 async def install_rbac(kube: KubeAPIServer, health: HealthChecks) -> RBACAuthorizer:
     """Make ``kube`` authorize with RBAC; returns the authorizer for the HTTPS filters."""
     parts = kube.api.parts
@@ -107,8 +80,6 @@ async def install_rbac(kube: KubeAPIServer, health: HealthChecks) -> RBACAuthori
     try:
         async with asyncio.timeout(SYNC_TIMEOUT):
             await feed.synced.wait()
-            for user, attributes in BOOTSTRAP_GRANTS:
-                await _granted(authorizer, UserInfo(user), attributes)
     except TimeoutError:
         raise StartupError(
             f"the RBAC policy could not be read within {SYNC_TIMEOUT:g}s (watch caches not synced)"
