@@ -88,7 +88,10 @@ def test_local_cluster_is_there_and_kubectl_shows_the_columns(
     server: CorralServer, admin: httpx.Client, tmp_path: Path
 ) -> None:
     def active() -> dict[str, Any] | None:
-        local: dict[str, Any] = admin.get(f"{CLUSTERS}/local").json()
+        answer = admin.get(f"{CLUSTERS}/local")
+        if answer.status_code != 200:  # the controller has not made it yet
+            return None
+        local: dict[str, Any] = answer.json()
         return local if (local.get("status") or {}).get("state") == "active" else None
 
     local = poll(active, "the local cluster")

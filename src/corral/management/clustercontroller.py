@@ -18,7 +18,8 @@ For each Cluster (runs on the elected management leader only):
   ``Connected`` True ``Local`` and ``Ready`` True for ``local``.
 
 The ``local`` Cluster (displayName ``local``, ``internal: true``) is made
-when the controller starts and made again if someone deletes it.
+when the controller starts and made again if someone deletes it (its
+namespace is kept).
 """
 
 from __future__ import annotations
@@ -210,7 +211,8 @@ class ClusterController:
         for token in tokens.get("items") or []:
             await _delete(self.client, CLUSTER_REGISTRATION_TOKENS, token["metadata"]["name"], name)
         await _delete(self.client, SECRETS, AGENT_SECRET, name)
-        await _delete(self.client, NAMESPACES, name, None)
+        if name != LOCAL_CLUSTER:  # made again at once: its namespace stays
+            await _delete(self.client, NAMESPACES, name, None)
         log.info("cluster removed", extra={"cluster": name})
 
 
