@@ -121,7 +121,9 @@ def test_a_new_cluster_gets_namespace_token_commands_and_its_creator(
     cluster = registered(admin, cluster_id)
     assert "management.corral.io/cluster-cleanup" in cluster["metadata"]["finalizers"]
     assert cluster["status"]["state"] == "pending"
-    assert cluster["status"]["conditions"][0]["reason"] == "NeverConnected"
+    conditions = {c["type"]: c for c in cluster["status"]["conditions"]}
+    assert conditions["Connected"]["status"] == "False"
+    assert conditions["Connected"]["reason"] == "NeverConnected"
     namespace = get_json(server, tmp_path, "namespace", cluster_id)
     assert namespace["metadata"]["labels"]["corral.io/cluster-id"] == cluster_id
     token = token_of(admin, cluster_id)
