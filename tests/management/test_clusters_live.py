@@ -104,6 +104,7 @@ def test_local_cluster_is_there_and_kubectl_shows_the_columns(
     assert connected["Connected"]["status"] == "True"
     assert connected["Connected"]["reason"] == "Local"
     assert connected["Ready"]["status"] == "True"
+    assert connected["Connected"]["lastUpdateTime"].endswith("Z")
     table = kubectl_ok(server, tmp_path, "get", "clusters")
     header = table.splitlines()[0].split()
     assert header == ["NAME", "DISPLAY", "NAME", "STATE", "VERSION", "NODES", "AGE"]

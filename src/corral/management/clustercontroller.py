@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from corral.client import Client, ResourceRef
@@ -181,8 +182,8 @@ class ClusterController:
             before = repr(status)
             if name == LOCAL_CLUSTER:
                 status["state"] = "active"
-                set_condition(current, "Connected", True, "Local", "this is the Corral server")
-                set_condition(current, "Ready", True, "APIReady", "the API server answers")
+                _condition(current, "Connected", True, "Local", "this is the Corral server")
+                _condition(current, "Ready", True, "APIReady", "the API server answers")
                 status.pop("registration", None)
             else:
                 if registration:
@@ -192,7 +193,7 @@ class ClusterController:
                 if "state" not in status:
                     status["state"] = "pending"
                 if get_condition(current, "Connected") is None:
-                    set_condition(
+                    _condition(
                         current, "Connected", False, "NeverConnected", "no agent has connected yet"
                     )
             if repr(status) == before:
@@ -214,6 +215,14 @@ class ClusterController:
         if name != LOCAL_CLUSTER:  # made again at once: its namespace stays
             await _delete(self.client, NAMESPACES, name, None)
         log.info("cluster removed", extra={"cluster": name})
+
+
+def _condition(obj: Obj, kind: str, status: bool, reason: str, message: str) -> None:
+    """`set_condition`, plus Rancher's ``lastUpdateTime`` when anything changed."""
+    if set_condition(obj, kind, status, reason, message):
+        found = get_condition(obj, kind)
+        if found is not None:
+            found["lastUpdateTime"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def _delete(client: Client, ref: ResourceRef, name: str, namespace: str | None) -> None:
