@@ -367,3 +367,29 @@ def test_the_manifest_applies_cleanly_to_a_plain_cluster(
         assert set(impersonate[0]["resources"]) == {"users", "groups"}
         again = kubectl_ok(downstream, root, "apply", "-f", str(path))
         assert "deployment.apps/corral-agent unchanged" in again
+
+
+def test_server_url_is_kept_across_restarts_unless_the_flag_says_otherwise(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+
+    def stored(srv: CorralServer) -> str:
+        with srv.client(srv.token) as http:
+            value: str = poll(
+                lambda: http.get("/v3/settings/server-url").json().get("value"), "server-url"
+            )
+            return value
+
+    with running_server(data, ["--server-url", "https://one.example.test"]) as srv:
+        assert stored(srv) == "https://one.example.test"
+    with running_server(data) as srv:
+        assert stored(srv) == "https://one.example.test"
+        with srv.client(srv.token) as http:
+            assert set_server_url(http, "https://edited.example.test").status_code == 200
+            cacerts = http.get("/v3/settings/cacerts").json()["value"]
+        assert cacerts.encode() == srv.ca_path.read_bytes()
+    with running_server(data) as srv:
+        assert stored(srv) == "https://edited.example.test"
+    with running_server(data, ["--server-url", "https://two.example.test"]) as srv:
+        assert stored(srv) == "https://two.example.test"
