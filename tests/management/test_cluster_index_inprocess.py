@@ -6,6 +6,7 @@ admission installed; the index is fed by its real informer.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,6 +17,7 @@ from corral.client import Client
 from corral.machinery.admission import AdmissionChain
 from corral.machinery.authn import UserInfo
 from corral.machinery.authz import Attributes, Decision
+from corral.machinery.status import Invalid
 from corral.management import (
     CLUSTER_REGISTRATION_TOKENS,
     CLUSTERS,
@@ -161,3 +163,19 @@ async def test_may_use_cluster_admins_and_the_creator(api: InProcessAPI) -> None
     anonymous = {**cluster, "metadata": {**cluster["metadata"], "annotations": {}}}
     assert not may_use_cluster(nobody, UserInfo("alice"), anonymous)
     assert not may_use_cluster(nobody, UserInfo(""), {"metadata": {"name": "c-x"}})
+
+
+async def test_racing_creates_of_one_display_name_let_one_through(api: InProcessAPI) -> None:
+    clients = [api.client_for(f"user-{i}") for i in range(8)]
+    try:
+        results = await asyncio.gather(
+            *(_cluster(client, "contested") for client in clients), return_exceptions=True
+        )
+    finally:
+        for client in clients:
+            await client.close()
+    made = [r for r in results if isinstance(r, dict)]
+    refused = [r for r in results if isinstance(r, Invalid)]
+    assert len(made) == 1
+    assert len(refused) == 7
+    assert all("spec.displayName: Duplicate value" in str(r) for r in refused)
