@@ -53,6 +53,7 @@ FINALIZER: Final = "management.corral.io/cluster-cleanup"
 CLUSTER_ID_LABEL: Final = "corral.io/cluster-id"
 LEASE_NAME: Final = "corral-management"
 LEASE_NAMESPACE: Final = "kube-system"
+RESYNC_SECONDS: Final = 300.0
 
 Obj = dict[str, Any]
 
@@ -75,7 +76,8 @@ class ClusterController:
 
     def __init__(self, client: Client) -> None:
         self.client = client
-        self.clusters = Informer(client, CLUSTERS)
+        # Resync: a namespace or token deleted by hand comes back within RESYNC_SECONDS.
+        self.clusters = Informer(client, CLUSTERS, resync=RESYNC_SECONDS)
         self.settings = Informer(client, SETTINGS)
         self.controller = Controller("management-clusters", self.clusters, workers=2)
         self.controller.on_change("cluster", self._sync)
