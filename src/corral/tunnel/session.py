@@ -69,6 +69,9 @@ DEFAULT_MAX_STREAMS = 8192
 DEFAULT_KEEPALIVE_INTERVAL = 20.0
 DEFAULT_KEEPALIVE_TIMEOUT = 20.0
 
+#: Control frames waiting for the socket beyond which the peer is deemed stuck.
+CONTROL_BACKLOG = 65536
+
 #: WebSocket close codes the session uses.
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
@@ -132,6 +135,7 @@ class Session:
         """Keepalive pings the peer has answered so far."""
         # Life.
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._main: list[asyncio.Task[Any]] = []
         self._started = False
         self._closed = False
         self._stop = asyncio.Event()
@@ -161,7 +165,7 @@ class Session:
         self._started = True
         self._metrics.sessions.inc()
         try:
-            main = [
+            main = self._main = [
                 self._spawn(self._read_loop()),
                 self._spawn(self._write_loop()),
                 self._spawn(self._stop.wait()),
@@ -170,9 +174,8 @@ class Session:
                 main.append(self._spawn(self._keepalive_loop()))
             done, _ = await asyncio.wait(main, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                if not task.cancelled() and task.exception() is not None:
+                if not task.cancelled():
                     self._record(task.exception())
-                    break
         finally:
             await self._teardown()
             self._metrics.sessions.dec()
@@ -230,8 +233,22 @@ class Session:
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
         return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        """Forget a finished task; an error that ``run`` will not see ends the session."""
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()  # retrieved here, so asyncio never reports it as lost
+        if exc is None or self._closed:
+            return
+        if task in self._main:
+            self._record(exc)
+            self._stop.set()
+        else:
+            log.error("tunnel %s: a stream task failed", self.name, exc_info=exc)
 
     # -- opening streams -------------------------------------------------------
 
@@ -278,6 +295,11 @@ class Session:
 
     def queue_control(self, frame: bytes) -> None:
         if self._closed:
+            return
+        if len(self._control) >= CONTROL_BACKLOG:
+            # Only a peer that sends requests without reading our answers gets here.
+            self._record(TunnelClosed("the peer does not read its socket (control backlog full)"))
+            self._stop.set()
             return
         self._control.append(frame)
         self._wake_writer.set()
