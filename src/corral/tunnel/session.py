@@ -160,6 +160,8 @@ class Session:
 
     async def run(self) -> None:
         """Serve until the socket closes (or ``close()``); then tear everything down."""
+        if self._closed:
+            return  # closed before it ran: nothing to serve
         if self._started:
             raise RuntimeError("Session.run() may be called once")
         self._started = True
