@@ -266,3 +266,51 @@ async def test_metrics_count_sessions_streams_and_bytes() -> None:
         await eventually(lambda: sample("corral_tunnel_streams", {"role": "client"}) == 0)
     assert sample("corral_tunnel_sessions", {"role": "server"}) == 0
     assert sample("corral_tunnel_sessions", {"role": "client"}) == 0
+
+
+async def test_close_fails_writers_waiting_for_credit_and_for_the_socket() -> None:
+    async with echo_server() as echo:
+        sockets = socket_pair(capacity=2)
+        server = Session(sockets[0], name="s", role="server", window=64 * 1024, send_queue=1)
+        client = Session(sockets[1], name="c", role="client", accept=dial_tcp, window=64 * 1024)
+        runs = [asyncio.create_task(server.run()), asyncio.create_task(client.run())]
+        streams = [await server.open_stream("127.0.0.1", echo.port) for _ in range(4)]
+        # Nobody reads the echoes: the writers end up waiting for credit or for the queue.
+        writers = [asyncio.create_task(s.send(bytes(64 * 1024 * 1024))) for s in streams]
+        await eventually(lambda: all(s._buffered >= 32 * 1024 for s in streams))
+        assert not any(w.done() for w in writers)
+        await server.close()
+        for writer in writers:
+            with pytest.raises(TunnelClosed):
+                await writer
+        await asyncio.gather(*runs)
+        await eventually(lambda: echo.open_now == 0)
+
+
+async def test_a_cancelled_open_stream_closes_the_late_dial() -> None:
+    gate = asyncio.Event()
+    dialed: list[anyio.abc.ByteStream] = []
+
+    async with echo_server() as echo:
+
+        async def slow(host: str, port: int) -> anyio.abc.ByteStream:
+            await gate.wait()
+            stream = await dial_tcp(host, port)
+            dialed.append(stream)
+            return stream
+
+        sockets = socket_pair()
+        server = Session(sockets[0], name="s", role="server")
+        client = Session(sockets[1], name="c", role="client", accept=slow)
+        runs = [asyncio.create_task(server.run()), asyncio.create_task(client.run())]
+        opening = asyncio.create_task(server.open_stream("127.0.0.1", echo.port))
+        await eventually(lambda: client.stream_count == 1, "the dial is under way")
+        opening.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await opening
+        gate.set()
+        await eventually(lambda: dialed and client.stream_count == 0, "the late dial is dropped")
+        await eventually(lambda: echo.open_now == 0, "and its connection closed")
+        assert server.stream_count == 0
+        await server.close()
+        await asyncio.gather(*runs)
