@@ -58,7 +58,10 @@ async def websocket_tunnel(**knobs: Any) -> AsyncIterator[WebSocketTunnel]:
         await sessions.put(session)
         await session.run()
 
-    sock = socket.socket()
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only
+    # then (uvloop, which `corral server` uses, always does); without it Nagle's
+    # algorithm and delayed ACKs hold small frames for ~40 ms.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, ws="wsproto", lifespan="off", log_config=None, log_level=None)
