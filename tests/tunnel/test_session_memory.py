@@ -23,6 +23,7 @@ from corral.tunnel import (
     StreamReset,
     TunnelClosed,
     TunnelMetrics,
+    metrics_for,
 )
 from corral.tunnel.memory import socket_pair
 from polling import eventually
@@ -314,3 +315,17 @@ async def test_a_cancelled_open_stream_closes_the_late_dial() -> None:
         assert server.stream_count == 0
         await server.close()
         await asyncio.gather(*runs)
+
+
+async def test_metrics_for_a_registry_are_shared_and_exposed() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    registry = CollectorRegistry()
+    assert metrics_for(registry) is metrics_for(registry)
+    async with session_pair(metrics=metrics_for(registry)):
+        await eventually(
+            lambda: (
+                'corral_tunnel_sessions{role="server"} 1.0' in generate_latest(registry).decode()
+            )
+        )
+        assert 'corral_tunnel_sessions{role="client"} 1.0' in generate_latest(registry).decode()
