@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from corral.tunnel import DialRefused, TunnelClosed
+from corral.tunnel import DialRefused, ProtocolError, TunnelClosed
 from polling import eventually
 
 from .helpers import closed_port, echo_server, echo_through, other_tasks, socket_fds
@@ -83,3 +83,14 @@ async def test_the_server_closing_ends_the_agent_session() -> None:
         async with asyncio.timeout(10):
             await tunnel.client.wait_closed()
         assert isinstance(tunnel.client.error, TunnelClosed)
+
+
+async def test_a_text_message_from_the_agent_closes_the_server_session() -> None:
+    async with websocket_tunnel() as tunnel:
+        await tunnel.connection.send("not a frame")
+        async with asyncio.timeout(10):
+            await tunnel.server.wait_closed()
+        assert isinstance(tunnel.server.error, ProtocolError)
+        assert "text message" in str(tunnel.server.error)
+        async with asyncio.timeout(10):
+            await tunnel.client.wait_closed()
