@@ -263,7 +263,7 @@ def run(report: Run) -> None:
         "deflate, its session dialing TCP) and hosts the TCP sink and source the streams reach. "
         "The direct figures connect this process to the same sink/source. Frames of 128 KiB, "
         "a 4 MiB window per stream. The machine (2 cores) is shared with other sessions' "
-        "work (load average 6-10 during these runs), so single rounds swing widely; medians "
+        "work (load average 6-11 during these runs), so single rounds swing widely; medians "
         "of 3 rounds. The CPU figures (seconds of each process's CPU per GiB carried: uvicorn "
         "and the server session; the agent session, its websockets client and its side of "
         "the TCP sink/source) depend far less on that noise than the rates; the CPU-bound "
