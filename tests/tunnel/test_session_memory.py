@@ -98,12 +98,12 @@ async def test_a_stalled_reader_stalls_only_its_stream_with_a_bounded_buffer() -
         # (more than loopback TCP buffers can absorb on the way to and from the echo)
         blob = os.urandom(64 * 1024 * 1024)
         writer = asyncio.create_task(stalled.send(blob))
-        await eventually(lambda: stalled._buffered >= window // 2, "the stalled buffer fills")
+        await eventually(lambda: stalled.buffered >= window // 2, "the stalled buffer fills")
         # Meanwhile another stream carries megabytes both ways.
         other = os.urandom(4 * 1024 * 1024)
         assert await echo_through(pair.server, echo.port, other) == other
         # The stalled stream never buffered more than its window, and its writer waits.
-        assert stalled._buffered <= window
+        assert stalled.buffered <= window
         assert not writer.done()
         # Reading resumes the flow: everything arrives.
         received = bytearray()
@@ -278,7 +278,7 @@ async def test_close_fails_writers_waiting_for_credit_and_for_the_socket() -> No
         streams = [await server.open_stream("127.0.0.1", echo.port) for _ in range(4)]
         # Nobody reads the echoes: the writers end up waiting for credit or for the queue.
         writers = [asyncio.create_task(s.send(bytes(64 * 1024 * 1024))) for s in streams]
-        await eventually(lambda: all(s._buffered >= 32 * 1024 for s in streams))
+        await eventually(lambda: all(s.buffered >= 32 * 1024 for s in streams))
         assert not any(w.done() for w in writers)
         await server.close()
         for writer in writers:

@@ -40,10 +40,10 @@ async def test_a_stalled_reader_does_not_stall_another_stream_over_a_websocket()
     async with echo_server() as echo, websocket_tunnel(window=window) as tunnel:
         stalled = await tunnel.server.open_stream("127.0.0.1", echo.port)
         writer = asyncio.create_task(stalled.send(os.urandom(64 * 1024 * 1024)))
-        await eventually(lambda: stalled._buffered >= window // 2, "the stalled buffer fills")
+        await eventually(lambda: stalled.buffered >= window // 2, "the stalled buffer fills")
         other = os.urandom(4 * 1024 * 1024)
         assert await echo_through(tunnel.server, echo.port, other) == other
-        assert stalled._buffered <= window
+        assert stalled.buffered <= window
         assert not writer.done()
         writer.cancel()
         await stalled.aclose()
