@@ -171,6 +171,34 @@ async def test_a_dial_without_answer_times_out() -> None:
         await asyncio.gather(*tasks)
 
 
+async def test_a_dial_the_opener_gave_up_on_is_cancelled() -> None:
+    cancelled = asyncio.Event()
+
+    async def hangs(host: str, port: int) -> anyio.abc.ByteStream:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        raise AssertionError("unreachable")
+
+    sockets = socket_pair()
+    server = Session(sockets[0], name="s", role="server")
+    client = Session(sockets[1], name="c", role="client", accept=hangs)
+    tasks = [asyncio.create_task(server.run()), asyncio.create_task(client.run())]
+    try:
+        with pytest.raises(DialTimeout):
+            await server.open_stream("10.0.0.1", 443, timeout=0.1)
+        async with asyncio.timeout(10):
+            await cancelled.wait()
+        await eventually(lambda: client.stream_count == 0)
+        assert not client.closed
+    finally:
+        await server.close()
+        await client.close()
+        await asyncio.gather(*tasks)
+
+
 async def test_the_dialer_maps_refusals_to_the_callers_error() -> None:
     class Unavailable(Exception):
         pass
@@ -288,31 +316,34 @@ async def test_close_fails_writers_waiting_for_credit_and_for_the_socket() -> No
         await eventually(lambda: echo.open_now == 0)
 
 
-async def test_a_cancelled_open_stream_closes_the_late_dial() -> None:
-    gate = asyncio.Event()
-    dialed: list[anyio.abc.ByteStream] = []
+async def test_a_cancelled_open_stream_cancels_the_dial() -> None:
+    dialing = asyncio.Event()
+    cancelled = asyncio.Event()
 
     async with echo_server() as echo:
 
         async def slow(host: str, port: int) -> anyio.abc.ByteStream:
-            await gate.wait()
-            stream = await dial_tcp(host, port)
-            dialed.append(stream)
-            return stream
+            dialing.set()
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
+            return await dial_tcp(host, port)
 
         sockets = socket_pair()
         server = Session(sockets[0], name="s", role="server")
         client = Session(sockets[1], name="c", role="client", accept=slow)
         runs = [asyncio.create_task(server.run()), asyncio.create_task(client.run())]
         opening = asyncio.create_task(server.open_stream("127.0.0.1", echo.port))
-        await eventually(lambda: client.stream_count == 1, "the dial is under way")
+        await asyncio.wait_for(dialing.wait(), 10)
         opening.cancel()
         with pytest.raises(asyncio.CancelledError):
             await opening
-        gate.set()
-        await eventually(lambda: dialed and client.stream_count == 0, "the late dial is dropped")
-        await eventually(lambda: echo.open_now == 0, "and its connection closed")
+        await asyncio.wait_for(cancelled.wait(), 10)
+        await eventually(lambda: client.stream_count == 0, "the dial is dropped")
         assert server.stream_count == 0
+        assert echo.connections == 0
         await server.close()
         await asyncio.gather(*runs)
 

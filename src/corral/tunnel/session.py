@@ -136,6 +136,7 @@ class Session:
         # Life.
         self._tasks: set[asyncio.Task[Any]] = set()
         self._main: list[asyncio.Task[Any]] = []
+        self._dials: dict[int, asyncio.Task[Any]] = {}  # peer streams still being dialed
         self._started = False
         self._closed = False
         self._stop = asyncio.Event()
@@ -398,6 +399,9 @@ class Session:
             if stream is not _IGNORED:
                 stream.on_close()
                 self.forget(stream)
+                dial = self._dials.pop(frame.stream_id, None)
+                if dial is not None:
+                    dial.cancel()  # the opener gave up: so does the dial
         elif type_ is FrameType.ERROR:
             stream = self._stream_for(frame)
             if stream is not _IGNORED:
@@ -442,7 +446,7 @@ class Session:
         stream = Stream(self, stream_id, request.host, request.port, window=self._window)
         stream.on_connected(request.window)
         self._streams[stream_id] = stream
-        self._spawn(self._serve_peer_stream(stream, self._accept))
+        self._dials[stream_id] = self._spawn(self._serve_peer_stream(stream, self._accept))
 
     def _on_connect_ok(self, frame: Frame) -> None:
         stream_id = frame.stream_id
@@ -468,7 +472,10 @@ class Session:
         target: anyio.abc.ByteStream | None = None
         try:
             try:
-                target = await accept(host, port)
+                try:
+                    target = await accept(host, port)
+                finally:
+                    self._dials.pop(stream.stream_id, None)
             except DialRefused as exc:
                 self._refuse_stream(stream, str(exc))
                 return
@@ -477,7 +484,9 @@ class Session:
                 return
             except Exception:
                 log.exception("tunnel %s: dialing %s:%s failed", self.name, host, port)
-                self._refuse_stream(stream, f"dial {host}:{port} failed (see the agent's log)")
+                self._refuse_stream(
+                    stream, f"dial {host}:{port} failed (see the log of the dialing side)"
+                )
                 return
             if stream.finished:
                 return  # the opener gave up meanwhile
