@@ -55,6 +55,7 @@ from corral.tunnel.errors import (
 )
 from corral.tunnel.frames import Frame, FrameType
 from corral.tunnel.metrics import RoleMetrics, TunnelMetrics, default_metrics
+from corral.tunnel.pipe import TargetBroke, describe, pipe
 from corral.tunnel.sockets import Acceptor, MessageSocket
 from corral.tunnel.stream import Stream
 
@@ -77,10 +78,6 @@ CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
 CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_INTERNAL_ERROR = 1011
-
-
-class _TargetFailed(Exception):
-    """The connection dialed for the peer failed (internal to the pipe)."""
 
 
 class Session:
@@ -480,7 +477,7 @@ class Session:
                 self._refuse_stream(stream, str(exc))
                 return
             except (OSError, anyio.BrokenResourceError, TimeoutError) as exc:
-                self._refuse_stream(stream, f"dial {host}:{port} failed: {_describe(exc)}")
+                self._refuse_stream(stream, f"dial {host}:{port} failed: {describe(exc)}")
                 return
             except Exception:
                 log.exception("tunnel %s: dialing %s:%s failed", self.name, host, port)
@@ -509,17 +506,13 @@ class Session:
 
     async def _pipe(self, stream: Stream, target: anyio.abc.ByteStream) -> None:
         try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(_copy_to_peer(target, stream, self.frame_size))
-                group.create_task(_copy_to_target(stream, target, self.frame_size))
-        except* _TargetFailed:
+            await pipe(stream, target, self.frame_size)
+        except TargetBroke:
             if not stream.finished:
                 reason = f"connection to {stream.host}:{stream.port} broke"
                 self.queue_control(frames.encode_error(stream.stream_id, reason))
                 stream.on_reset(StreamReset(reason))
                 self.forget(stream)
-        except* (TunnelError, anyio.BrokenResourceError, anyio.ClosedResourceError):
-            pass  # the tunnel side ended; closing the target is all there is to do
 
     async def _keepalive_loop(self) -> None:
         assert self._keepalive_interval is not None
@@ -554,39 +547,3 @@ class _Sink:
 
 
 _IGNORED: Any = _Sink()
-
-
-async def _copy_to_peer(target: anyio.abc.ByteStream, stream: Stream, size: int) -> None:
-    while True:
-        try:
-            data = await target.receive(size)
-        except anyio.EndOfStream:
-            await stream.send_eof()
-            return
-        except Exception as exc:
-            raise _TargetFailed from exc
-        await stream.send(data)
-
-
-async def _copy_to_target(stream: Stream, target: anyio.abc.ByteStream, size: int) -> None:
-    while True:
-        try:
-            data = await stream.receive(size)
-        except anyio.EndOfStream:
-            try:
-                await target.send_eof()
-            except NotImplementedError:
-                pass  # the target cannot half-close (TLS): the peer's EOF just stops our writes
-            except Exception as exc:
-                raise _TargetFailed from exc
-            return
-        try:
-            await target.send(data)
-        except Exception as exc:
-            raise _TargetFailed from exc
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc) or type(exc).__name__
