@@ -2,7 +2,7 @@
 
 `health_api` builds the Kubernetes API on a memory backend with the real
 RBAC authorizer (`install_rbac`, the bootstrap policy included), installs the
-User kind and a Cluster kind with its ``/status`` subresource, and hands back
+User kind and the cluster kinds (`ensure_cluster_kinds`), and hands back
 a `HealthAPI`: an admin client (``system:masters``) for the test's own
 writes, the client the health controllers act with
 (``system:corral-cluster-health``, least privilege as in the server), and
@@ -41,45 +41,11 @@ from corral.management.clusterhealth.kinds import (
     CREATOR_ANNOTATION,
     USERS,
 )
-from corral.management.kinds import CRDS, NAMESPACES, ensure_kinds
+from corral.management.clusterkinds import ensure_cluster_kinds
+from corral.management.kinds import NAMESPACES, ensure_kinds
 from corral.storage import MemoryBackend
 
 ADMIN_TOKEN = "in-process-admin-token"
-
-#: The Cluster kind as Contract 3 describes it (status via /status), for these tests.
-CLUSTER_CRD: dict[str, Any] = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "clusters.management.corral.io"},
-    "spec": {
-        "group": "management.corral.io",
-        "scope": "Cluster",
-        "names": {"plural": "clusters", "singular": "cluster", "kind": "Cluster"},
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "subresources": {"status": {}},
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "properties": {
-                            "spec": {
-                                "type": "object",
-                                "x-kubernetes-preserve-unknown-fields": True,
-                            },
-                            "status": {
-                                "type": "object",
-                                "x-kubernetes-preserve-unknown-fields": True,
-                            },
-                        },
-                    }
-                },
-            }
-        ],
-    },
-}
 
 
 @dataclass
@@ -141,16 +107,6 @@ class HealthAPI:
         return await self.admin.get(CLUSTERS, name)
 
 
-async def _served(client: Client) -> None:
-    async with asyncio.timeout(10):
-        while True:
-            try:
-                await client.list(CLUSTERS, limit=1)
-                return
-            except Exception:
-                await asyncio.sleep(0.05)
-
-
 @contextlib.asynccontextmanager
 async def health_api() -> AsyncIterator[HealthAPI]:
     backend = MemoryBackend()
@@ -173,9 +129,7 @@ async def health_api() -> AsyncIterator[HealthAPI]:
     admin = Client(LoopbackTransport(app, loopback.issue("system:test", (MASTERS_GROUP,))))
     controllers = Client(LoopbackTransport(app, loopback.issue(CLUSTER_HEALTH_USER)))
     await ensure_kinds(admin)
-    with contextlib.suppress(Exception):
-        await admin.create(CRDS, CLUSTER_CRD)
-    await _served(admin)
+    await ensure_cluster_kinds(admin)
     try:
         yield HealthAPI(app, kube, admin, controllers, authorizer)
     finally:

@@ -4,7 +4,9 @@ Until role templates exist (issue 9, part 6), a downstream cluster grants
 exactly two kinds of Corral user anything: global admins (Corral Users the
 management server's authorizer lets ``update``
 ``clusters.management.corral.io``) and the user named in the Cluster's
-``corral.io/creator-id`` annotation. Everyone else has nothing there.
+``corral.io/creator-id`` annotation. Everyone else has nothing there. The
+rule is `corral.management.clusteraccess.may_use_cluster`, the proxy's, so
+who may reach a cluster and who is bound in it never disagree.
 
 Decisions:
 
@@ -30,15 +32,15 @@ from typing import Any
 from corral.auth import LOCAL_GROUP
 from corral.client import Client
 from corral.machinery.authn import AUTHENTICATED_GROUP, UserInfo
-from corral.machinery.authz import Attributes, Authorizer
+from corral.machinery.authz import Authorizer
 from corral.machinery.status import AlreadyExists, NotFound
-from corral.management.clusterhealth.kinds import CLUSTER_ROLE_BINDINGS, CREATOR_ANNOTATION, GROUP
+from corral.management.clusteraccess import may_use_cluster
+from corral.management.clusterhealth.kinds import CLUSTER_ROLE_BINDINGS
 
 PREFIX = "corral-admin-"
 MANAGED_LABEL = "corral.io/managed"
 USER_ANNOTATION = "corral.io/user"
 _NAME_PART = re.compile(r"[a-z0-9]([-a-z0-9.]{0,200}[a-z0-9])?")
-_MAY_ADMINISTER = Attributes(verb="update", group=GROUP, version="v1", resource="clusters")
 
 
 def binding_name(user: str) -> str:
@@ -53,10 +55,6 @@ def corral_user_info(name: str) -> UserInfo:
     return UserInfo(name=name, groups=(AUTHENTICATED_GROUP, LOCAL_GROUP))
 
 
-def is_global_admin(authorizer: Authorizer, name: str) -> bool:
-    return authorizer.authorize(corral_user_info(name), _MAY_ADMINISTER).allowed
-
-
 def active_users(users: Iterable[Mapping[str, Any]]) -> set[str]:
     """The names of the Users that may sign in (not disabled)."""
     names = set()
@@ -67,16 +65,9 @@ def active_users(users: Iterable[Mapping[str, Any]]) -> set[str]:
     return names
 
 
-def creator_of(cluster: Mapping[str, Any]) -> str:
-    annotations = (cluster.get("metadata") or {}).get("annotations") or {}
-    creator = annotations.get(CREATOR_ANNOTATION)
-    return creator if isinstance(creator, str) else ""
-
-
-def entitled(cluster: Mapping[str, Any], users: set[str], admins: set[str]) -> set[str]:
-    """The users who get cluster-admin in ``cluster``: the admins and its creator."""
-    creator = creator_of(cluster)
-    return (admins & users) | ({creator} & users)
+def entitled(authorizer: Authorizer, cluster: Mapping[str, Any], users: set[str]) -> set[str]:
+    """The users (of ``users``) who get cluster-admin in ``cluster``: admins and its creator."""
+    return {u for u in users if may_use_cluster(authorizer, corral_user_info(u), cluster)}
 
 
 def binding_for(user: str) -> dict[str, Any]:

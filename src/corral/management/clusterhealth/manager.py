@@ -16,9 +16,10 @@ decide who is cluster-admin downstream) and, per Cluster:
 - Deleted: any watch is stopped; its namespace (and mirrored events) go
   with the Cluster.
 
-Who is a global admin is asked of the management server's authorizer for
-every active User, once per change of Users or RBAC objects (not per
-cluster, not per pass), and handed to each watch through `entitled`.
+Who is entitled in a cluster (`bindings.entitled`) is asked of the
+management server's authorizer for every active User once per cluster and
+change of Users, RBAC objects or the cluster's creator (not per pass), and
+handed to the cluster's watch through `entitled`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from corral.client import Client
 from corral.client.dialing import AccessSource
 from corral.controller import Controller, Informer, is_deleting
 from corral.machinery.authz import Authorizer
-from corral.management.clusterhealth.bindings import active_users, entitled, is_global_admin
+from corral.management.clusteraccess import creator_of
+from corral.management.clusterhealth.bindings import active_users, entitled
 from corral.management.clusterhealth.downstream import downstream_client
 from corral.management.clusterhealth.kinds import (
     CLUSTER_ROLE_BINDINGS,
@@ -98,7 +100,8 @@ class ClusterHealth:
         self.controller = Controller("cluster-health", self.clusters, workers=2)
         self.controller.on_change("supervise", self._reconcile)
         self._running: dict[str, _Supervised] = {}
-        self._admins: set[str] | None = None
+        #: Per cluster: (its creator, who is entitled), until Users or RBAC change.
+        self._entitled: dict[str, tuple[str, frozenset[str]]] = {}
         for informer in (self.users, *self.rbac):
             informer.on_add(lambda _obj: self._policy_changed())
             informer.on_update(lambda _old, _new: self._policy_changed())
@@ -107,24 +110,25 @@ class ClusterHealth:
     # -- who is cluster-admin downstream -------------------------------------
 
     def _policy_changed(self) -> None:
-        self._admins = None
+        self._entitled.clear()
         for running in self._running.values():
             if running.watch is not None:
                 running.watch.poke()
 
-    def admins(self) -> set[str]:
-        """The active Users who are global admins (cached until Users or RBAC change)."""
-        if self._admins is None:
-            users = active_users(self.users.indexer.list())
-            self._admins = {u for u in users if is_global_admin(self.authorizer, u)}
-        return self._admins
-
     def entitled(self, name: str) -> set[str]:
-        """Who gets cluster-admin in cluster ``name`` now."""
+        """Who gets cluster-admin in cluster ``name`` now (cached, see the module docstring)."""
         cluster = self.clusters.get(name)
         if cluster is None:
             return set()
-        return entitled(cluster, active_users(self.users.indexer.list()), self.admins())
+        creator = creator_of(cluster)
+        cached = self._entitled.get(name)
+        if cached is None or cached[0] != creator:
+            users = active_users(self.users.indexer.list())
+            cached = self._entitled[name] = (
+                creator,
+                frozenset(entitled(self.authorizer, cluster, users)),
+            )
+        return set(cached[1])
 
     # -- running -------------------------------------------------------------
 
@@ -175,6 +179,7 @@ class ClusterHealth:
             running.watch.poke()  # the creator may have changed
 
     async def _stop(self, name: str) -> None:
+        self._entitled.pop(name, None)
         running = self._running.pop(name, None)
         if running is None:
             return
