@@ -22,9 +22,10 @@ that leaves everything on disk as it was:
    HTTPS app; once the app exists it installs the User and Token kinds and
    the ``admin`` user (whose new bootstrap password `Components` carries, for
    `serve` to show on a terminal only);
-6. build (not start) the controller manager and the simulated nodes, whose
-   clients are in-process (loopback) and act as named system users; `serve`
-   starts them once the servers listen (`Components.start_background`).
+6. build (not start) the controller manager, the per-cluster health
+   controllers (management only) and the simulated nodes, whose clients are
+   in-process (loopback) and act as named system users; `serve` starts them
+   once the servers listen (`Components.start_background`).
 
 The audit log (``--audit-log-path``) is opened with the apps and is the
 outermost filter of the HTTPS app; it is closed (its queue written) by
@@ -77,7 +78,7 @@ from corral.auth import (
     SharedMaterialError,
     ensure_admin_credentials,
 )
-from corral.auth.rbac import CONTROLLER_MANAGER_USER, MANAGEMENT_USER
+from corral.auth.rbac import CLUSTER_HEALTH_USER, CONTROLLER_MANAGER_USER, MANAGEMENT_USER
 from corral.auth.sharedmaterial import (
     share_admin_token,
     share_tls_material,
@@ -87,11 +88,13 @@ from corral.cli.authorization import install_rbac
 from corral.cli.errors import StartupError
 from corral.cli.settings import ServerSettings
 from corral.client import Client, ClientError
+from corral.client.dialing import AccessSource, ClusterAccess, ClusterUnavailable
 from corral.kube.context import KubeOptions
 from corral.kube.manager import ControllerManager, LeaseTimings
 from corral.machinery.authn import Authenticator, UnionAuthenticator
 from corral.machinery.status import MethodNotAllowed, StatusError
 from corral.management import Identity, IdentityOptions, TokenTTLs
+from corral.management.clusterhealth import ElectedClusterHealth
 from corral.node.simulated import SimulatedNodes
 from corral.pki import (
     CertPolicy,
@@ -208,12 +211,16 @@ class Components:
     identity: Identity | None = None
     #: The ``admin`` user's password when this start created it (show it on a terminal only).
     bootstrap_password: str | None = None
+    #: The per-cluster health controllers (management only; leader-elected).
+    cluster_health: ElectedClusterHealth | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_background(self) -> None:
         """Start the leader-elected controllers, the simulated nodes and the
         re-encryption of stored values."""
         self.controllers.start()
+        if self.cluster_health is not None:
+            self.cluster_health.start()
         if self.nodes is not None:
             await self.nodes.start()
         if self.encryption is not None:
@@ -229,6 +236,8 @@ class Components:
         if self.nodes is not None:
             await self.nodes.stop()
         await self.controllers.stop()
+        if self.cluster_health is not None:
+            await self.cluster_health.stop()
         if self.identity is not None:
             await self.identity.stop()
 
@@ -353,6 +362,15 @@ async def build_components(
         if identity is not None:
             await identity.stop()
         raise StartupError(str(exc)) from None
+    cluster_health = None
+    if settings.management:
+        # Least privilege: the ClusterRole system:corral-cluster-health.
+        cluster_health = ElectedClusterHealth(
+            client_for(CLUSTER_HEALTH_USER),
+            _agent_access(),
+            authorizer,
+            lease=settings.lease_timings,
+        )
     nodes = SimulatedNodes(client_for, settings.simulate_nodes) if settings.simulate_nodes else None
     if nodes is not None:  # pods/log, exec… of pods on simulated nodes reach them
         add_node_connector(kube.api.parts, nodes.connector)
@@ -372,6 +390,7 @@ async def build_components(
         audit_log,
         identity,
         bootstrap_password,
+        cluster_health,
     )
 
 
@@ -390,6 +409,19 @@ def _identity(settings: ServerSettings, kube: KubeAPIServer) -> Identity:
         ttls=ttls,
     )
     return Identity(kube.api.parts, options)
+
+
+def _agent_access() -> AccessSource:
+    """How the health controllers reach clusters: through their agents' tunnels.
+
+    Until the agent tunnels (``ClusterAccessSource``) are wired in, no
+    cluster can be reached; connected clusters then show Ready False.
+    """
+
+    async def unreachable(cluster: str) -> ClusterAccess:
+        raise ClusterUnavailable(f"cluster {cluster}: agent not connected")
+
+    return unreachable
 
 
 def _ca_route(ca_pem: bytes) -> Route:

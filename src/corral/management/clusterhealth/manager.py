@@ -34,6 +34,7 @@ from corral.client import Client
 from corral.client.dialing import AccessSource
 from corral.controller import Controller, Informer, is_deleting
 from corral.machinery.authz import Authorizer
+from corral.machinery.status import NotFound
 from corral.management.clusteraccess import creator_of
 from corral.management.clusterhealth.bindings import active_users, entitled
 from corral.management.clusterhealth.downstream import downstream_client
@@ -137,8 +138,21 @@ class ClusterHealth:
         """The clusters with a running watch (supervisor), sorted."""
         return sorted(self._running)
 
+    async def wait_for_kinds(self) -> None:
+        """Wait (quietly) until Clusters and Users are served: another component installs them."""
+        delay = 0.1
+        for ref in (CLUSTERS, USERS):
+            while True:
+                try:
+                    await self.client.list(ref, limit=1)
+                    break
+                except NotFound:
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+
     async def run(self) -> None:
         """Run until cancelled; everything started is stopped on the way out."""
+        await self.wait_for_kinds()
         informers = [self.clusters, self.users, *self.rbac]
         tasks = [
             asyncio.create_task(i.run(), name=f"cluster-health {i.resource}") for i in informers
