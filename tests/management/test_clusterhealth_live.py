@@ -24,6 +24,7 @@ from corral.client.dialing import ClusterAccess, ClusterUnavailable
 from corral.controller import get_condition
 from corral.machinery.status import NotFound
 from corral.management.clusterhealth import ClusterHealth, HealthOptions
+from corral.management.clusterhealth.eventmirror import EventMirror
 from corral.management.clusterhealth.kinds import CLUSTER_ROLE_BINDINGS, EVENTS
 from management.healthapi import HealthAPI, health_api
 from polling import eventually
@@ -132,6 +133,14 @@ async def test_connected_cluster_reports_its_api_nodes_and_sums(
     # Connected is the agent's: the health writes left it as it was.
     assert get_condition(cluster, "Connected")["reason"] == "AgentConnected"  # type: ignore[index]
     before = status["requested"]
+
+    # Idle costs no writes: several probes later, nothing more was written.
+    watch = health.watch_of("c-stats")
+    assert watch is not None
+    await soon(lambda: watch.observed.requested is not None, "figures known")
+    writes, probes = health.writer.writes, watch.probes
+    await soon(lambda: watch.probes >= probes + 4, "four more probes")
+    assert health.writer.writes == writes, "an idle cluster's status is not rewritten"
 
     deployment = {
         "metadata": {"name": "needs-room", "namespace": "default"},
@@ -322,3 +331,45 @@ async def test_disconnect_stops_the_watch_and_failures_are_reported(
 
     access.broken = ""
     await soon(ready, "Ready again once access works (restart with back-off)")
+
+
+async def test_mirrors_are_bounded_newest_kept_and_deduplicated_across_restarts(
+    api: HealthAPI,
+) -> None:
+    cluster = await api.create_cluster("c-bound", creator="alice")
+
+    def warning(n: int) -> dict[str, Any]:
+        stamp = f"2026-01-01T00:00:0{n}Z"
+        return {
+            "metadata": {"name": f"w{n}", "namespace": "default", "uid": f"uid-{n}"},
+            "involvedObject": {"kind": "Pod", "namespace": "default", "name": f"p{n}"},
+            "reason": "BackOff",
+            "message": f"restarting p{n}",
+            "type": "Warning",
+            "count": 1,
+            "lastTimestamp": stamp,
+        }
+
+    mirror = EventMirror(api.controllers, cluster, limit=3)
+    await mirror.load()
+    for n in range(5):
+        mirror.offer(warning(n))
+    await mirror.flush()
+
+    async def mirrored() -> list[str]:
+        items = (await api.admin.list(EVENTS, namespace="c-bound"))["items"]
+        return sorted(e["metadata"]["name"] for e in items)
+
+    assert await mirrored() == ["c-bound.uid-2", "c-bound.uid-3", "c-bound.uid-4"]
+    mirror.offer(warning(5))
+    await mirror.flush()
+    assert await mirrored() == ["c-bound.uid-3", "c-bound.uid-4", "c-bound.uid-5"]
+
+    again = EventMirror(api.controllers, cluster, limit=3)  # a restarted watch
+    await again.load()
+    for n in range(6):
+        again.offer(warning(n))
+    await again.flush()
+    assert await mirrored() == ["c-bound.uid-3", "c-bound.uid-4", "c-bound.uid-5"]
+    items = (await api.admin.list(EVENTS, namespace="c-bound"))["items"]
+    assert all(e["count"] == 1 for e in items), "seen events are not written again"

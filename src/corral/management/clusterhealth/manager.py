@@ -138,6 +138,11 @@ class ClusterHealth:
         """The clusters with a running watch (supervisor), sorted."""
         return sorted(self._running)
 
+    def watch_of(self, name: str) -> ClusterWatch | None:
+        """The running watch of cluster ``name`` (None between restarts or when not watched)."""
+        running = self._running.get(name)
+        return running.watch if running is not None else None
+
     async def wait_for_kinds(self) -> None:
         """Wait (quietly) until Clusters and Users are served: another component installs them."""
         delay = 0.1

@@ -79,6 +79,8 @@ class ClusterWatch:
         self.entitled = entitled
         self.options = options
         self.observed = Observation()
+        #: ``/readyz`` probes made (each one is a pass that may write).
+        self.probes = 0
         self.nodes = Informer(downstream, NODES)
         self.pods = Informer(downstream, PODS, field_selector=ACTIVE_PODS)
         self.events = Informer(downstream, EVENTS, field_selector=WARNINGS)
@@ -170,6 +172,7 @@ class ClusterWatch:
         return True
 
     async def _probe(self) -> None:
+        self.probes += 1
         try:
             async with asyncio.timeout(self.options.probe_timeout):
                 answer = await self.downstream.transport.request(
