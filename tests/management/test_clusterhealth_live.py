@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.abc
 import pytest
 
 from corral.client import Client, ResourceRef, load_kubeconfig
@@ -52,17 +54,30 @@ def downstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralServe
         yield server
 
 
+class TCPDialer:
+    """A `Dialer` as the tunnel's, over plain TCP; remembers what it dialed."""
+
+    def __init__(self) -> None:
+        self.dialed: list[tuple[str, int]] = []
+
+    async def dial(self, host: str, port: int) -> anyio.abc.ByteStream:
+        self.dialed.append((host, port))
+        return await anyio.connect_tcp(host, port)
+
+
 class Access:
-    """An `AccessSource` reaching the downstream directly; ``broken`` makes it refuse."""
+    """An `AccessSource` for the downstream: direct, or through ``dialer`` when set;
+    ``broken`` makes it refuse."""
 
     def __init__(self, kubeconfig: Path) -> None:
         self.config = load_kubeconfig(kubeconfig)
         self.broken = ""
+        self.dialer: TCPDialer | None = None
 
     async def __call__(self, cluster: str) -> ClusterAccess:
         if self.broken:
             raise ClusterUnavailable(f"cluster {cluster}: {self.broken}")
-        return ClusterAccess(cluster, self.config, None)
+        return ClusterAccess(cluster, self.config, self.dialer)
 
 
 @pytest.fixture
@@ -110,8 +125,9 @@ def _ready(cluster: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_connected_cluster_reports_its_api_nodes_and_sums(
-    api: HealthAPI, health: ClusterHealth, down: Client
+    api: HealthAPI, health: ClusterHealth, down: Client, access: Access
 ) -> None:
+    access.dialer = TCPDialer()  # as through the agent's tunnel: every byte via the dialer
     await api.create_cluster("c-stats", creator="alice")
     await api.set_connected("c-stats", True)
 
@@ -130,6 +146,8 @@ async def test_connected_cluster_reports_its_api_nodes_and_sums(
     assert status["version"]["major"] == version["major"]
     assert status["capacity"] == {"cpu": "24", "memory": "96Gi", "pods": "330"}
     assert status["allocatable"] == {"cpu": "24", "memory": "98004Mi", "pods": "330"}
+    host_port = access.config.server.removeprefix("https://").rsplit(":", 1)
+    assert set(access.dialer.dialed) == {(host_port[0], int(host_port[1]))}
     # Connected is the agent's: the health writes left it as it was.
     assert get_condition(cluster, "Connected")["reason"] == "AgentConnected"  # type: ignore[index]
     before = status["requested"]

@@ -108,7 +108,7 @@ class ClusterWatch:
         mirror = self.mirror = EventMirror(self.management, cluster, limit=self.options.event_limit)
         self.events.on_add(lambda obj: self._offer(mirror, obj))
         self.events.on_update(lambda _old, new: self._offer(mirror, new))
-        await mirror.load()
+        await self._step("reading back mirrored events", mirror.load())
         tasks = [
             asyncio.create_task(i.run(), name=f"cluster {self.name}: informer {i.resource}")
             for i in (self.nodes, self.pods, self.events)
