@@ -20,7 +20,6 @@ from corral.client import Client, ResourceRef
 from corral.controller import get_condition, set_condition
 from corral.machinery.status import Conflict
 from corral.management.clusterkinds import CLUSTERS, ensure_cluster_kinds
-from corral.management.kinds import NAMESPACES
 from polling import eventually
 from serverproc import CorralServer, controller_args, running_server
 
@@ -60,7 +59,6 @@ async def test_server_runs_the_health_controllers_under_their_lease(server: Corr
             "spec": {"displayName": "wired"},
         }
         await client.create(CLUSTERS, body)
-        await client.create(NAMESPACES, {"metadata": {"name": "c-wired"}})
         await _connect(client, "c-wired")
 
         async def reported() -> dict[str, Any] | None:
