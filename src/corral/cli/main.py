@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import click
 
 from corral import __version__
+from corral.cli.agent_command import agent_command
 from corral.cli.backup_command import backup_command, restore_command
 from corral.cli.errors import CLIError
 from corral.cli.login_command import login_command, logout_command
@@ -37,6 +38,7 @@ cli.add_command(logout_command)
 cli.add_command(user_command)
 cli.add_command(backup_command)
 cli.add_command(restore_command)
+cli.add_command(agent_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
