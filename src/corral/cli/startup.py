@@ -91,7 +91,9 @@ from corral.kube.context import KubeOptions
 from corral.kube.manager import ControllerManager, LeaseTimings
 from corral.machinery.authn import Authenticator, UnionAuthenticator
 from corral.machinery.status import MethodNotAllowed, StatusError
-from corral.management import Identity, IdentityOptions, TokenTTLs
+from corral.management import Identity, IdentityOptions, RegistrationTokens, TokenTTLs
+from corral.management.agenttunnels import AgentTunnels, TunnelOptions
+from corral.management.peertunnels import peer_secret
 from corral.node.simulated import SimulatedNodes
 from corral.pki import (
     CertPolicy,
@@ -208,6 +210,9 @@ class Components:
     identity: Identity | None = None
     #: The ``admin`` user's password when this start created it (show it on a terminal only).
     bootstrap_password: str | None = None
+    #: Agent tunnels (``/v3/connect``) and the access source over them (management only).
+    tunnels: AgentTunnels | None = None
+    registration_tokens: RegistrationTokens | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_background(self) -> None:
@@ -229,6 +234,10 @@ class Components:
         if self.nodes is not None:
             await self.nodes.stop()
         await self.controllers.stop()
+        if self.tunnels is not None:
+            await self.tunnels.stop()
+        if self.registration_tokens is not None:
+            await self.registration_tokens.stop()
         if self.identity is not None:
             await self.identity.stop()
 
@@ -293,6 +302,7 @@ async def build_components(
         ServiceAccountAuthenticator(sa_tokens, CachedObjects(kube.api.parts)),
     ]
     identity = _identity(settings, kube) if settings.management else None
+    tunnels = _agent_tunnels(settings, paths, tls.ca_pem, https_port) if settings.management else None
     if identity is not None:
         authenticators.append(identity.authenticator)
     https_app = APIServerApp(
@@ -306,6 +316,7 @@ async def build_components(
         routes=[_ca_route(tls.ca_pem), *(identity.routes if identity is not None else ())],
         filters=identity.filters if identity is not None else (),
         origins=_own_origins(settings, https_port),
+        websocket_routes=tunnels.websocket_routes if tunnels is not None else None,
     )
     http_app = HTTPRedirectApp(
         health=health,
@@ -353,6 +364,11 @@ async def build_components(
         if identity is not None:
             await identity.stop()
         raise StartupError(str(exc)) from None
+    registration_tokens = None
+    if tunnels is not None:
+        registration_tokens = RegistrationTokens(client_for(MANAGEMENT_USER))
+        registration_tokens.start()
+        await tunnels.start(client_for(MANAGEMENT_USER), registration_tokens)
     nodes = SimulatedNodes(client_for, settings.simulate_nodes) if settings.simulate_nodes else None
     if nodes is not None:  # pods/log, exec… of pods on simulated nodes reach them
         add_node_connector(kube.api.parts, nodes.connector)
@@ -372,6 +388,8 @@ async def build_components(
         audit_log,
         identity,
         bootstrap_password,
+        tunnels=tunnels,
+        registration_tokens=registration_tokens,
     )
 
 
@@ -390,6 +408,25 @@ def _identity(settings: ServerSettings, kube: KubeAPIServer) -> Identity:
         ttls=ttls,
     )
     return Identity(kube.api.parts, options)
+
+
+def _agent_tunnels(
+    settings: ServerSettings, paths: TLSPaths, ca_pem: bytes, https_port: int
+) -> AgentTunnels:
+    """The agents' tunnel endpoints; this replica is known by its advertised URL."""
+    advertise = settings.advertise_url or settings.https_url(https_port)
+    try:
+        secret = peer_secret(paths.ca_key)
+    except OSError as exc:
+        raise StartupError(f"cannot read {paths.ca_key}: {exc.strerror or exc}") from None
+    options = TunnelOptions(
+        replica=advertise,
+        advertise_url=advertise,
+        ca_pem=ca_pem,
+        peer_secret=secret,
+        agent_timeout=settings.cluster_agent_timeout,
+    )
+    return AgentTunnels(options)
 
 
 def _ca_route(ca_pem: bytes) -> Route:

@@ -19,10 +19,9 @@ from __future__ import annotations
 from corral.client.dialing import ClusterAccess, ClusterUnavailable
 from corral.management.agentcredentials import AgentCredentials
 from corral.management.agentpresence import AgentPresence
+from corral.management.clusterkinds import LOCAL_CLUSTER
 from corral.management.peertunnels import PeerTunnels
 from corral.tunnel import SessionDialer, SessionRegistry
-
-LOCAL = "local"
 
 
 class ClusterAccessSource:
@@ -41,7 +40,7 @@ class ClusterAccessSource:
         self._peers = peers
 
     async def __call__(self, cluster: str) -> ClusterAccess:
-        if cluster == LOCAL:
+        if cluster == LOCAL_CLUSTER:
             raise ClusterUnavailable("cluster local is served in-process, not through an agent")
         session = self._registry.get(cluster)
         if session is not None and not session.closed:

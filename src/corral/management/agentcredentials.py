@@ -27,8 +27,9 @@ import orjson
 from corral.client import Client, ClusterConfig, ResourceRef
 from corral.client.dialing import ClusterUnavailable
 from corral.machinery.status import AlreadyExists, BadRequest, NotFound
+from corral.management.clusterkinds import AGENT_SECRET
 
-SECRET_NAME: Final = "cluster-agent"
+SECRET_NAME: Final = AGENT_SECRET
 SECRET_TYPE: Final = "corral.io/cluster-agent"
 SECRETS = ResourceRef("", "v1", "secrets")
 CACHE_SECONDS: Final = 10.0

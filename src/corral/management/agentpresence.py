@@ -35,10 +35,10 @@ from corral.client import Client, ClientError, Preconditions, ResourceRef
 from corral.controller.conditions import FALSE, TRUE, format_time, get_condition, set_condition
 from corral.controller.leaderelection import micro_time
 from corral.machinery.status import AlreadyExists, Conflict, NotFound, StatusError
+from corral.management.clusterkinds import CLUSTERS
 
 log = logging.getLogger("corral.management.agents")
 
-CLUSTERS = ResourceRef("management.corral.io", "v1", "clusters", namespaced=False, kind="Cluster")
 LEASES = ResourceRef("coordination.k8s.io", "v1", "leases", kind="Lease")
 LEASE_NAME: Final = "cluster-agent"
 ADVERTISE_ANNOTATION: Final = "corral.io/advertise-url"
@@ -112,6 +112,8 @@ class AgentPresence:
             status = obj.setdefault("status", {})
             agent = status.setdefault("agent", {})
             agent.update({"connected": True, "lastConnected": now, "replica": self.replica})
+            if status.get("state") in (None, "", "pending", "disconnected"):
+                status["state"] = "active"
             set_condition(obj, CONNECTED, TRUE, AGENT_CONNECTED, f"agent connected to {self.replica}")
 
         await self._write_status(cluster, mark)
