@@ -75,9 +75,7 @@ def _tokens(http: httpx.Client, ids: list[str]) -> list[str]:
 def _connected(http: httpx.Client) -> int:
     items = http.get(f"{GROUP_PATH}/clusters").json()["items"]
     return sum(
-        1
-        for c in items
-        if ((c.get("status") or {}).get("agent") or {}).get("connected") is True
+        1 for c in items if ((c.get("status") or {}).get("agent") or {}).get("connected") is True
     )
 
 
@@ -90,7 +88,9 @@ def _measure(server: Server, report: Run, count: int) -> None:
         cpu.append(100.0 * used / (time.monotonic() - start))
         rss.append(server.memory_mb())
     report.add(Figure(f"server RSS with {count} idle connected clusters", "MB", rss, at_most=300))
-    report.add(Figure(f"server CPU with {count} idle connected clusters", "% of one core", cpu, at_most=5))
+    report.add(
+        Figure(f"server CPU with {count} idle connected clusters", "% of one core", cpu, at_most=5)
+    )
 
 
 def run(report: Run) -> None:
@@ -110,7 +110,15 @@ def run(report: Run) -> None:
             checksum = hashlib.sha256(pem.json()["value"].encode()).hexdigest()
             token_file = Path(tmp) / "tokens"
             token_file.write_text("\n".join(tokens) + "\n")
-            cmd = [sys.executable, "-m", "bench.clusters", "agents", server.https_url, checksum, str(token_file)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "bench.clusters",
+                "agents",
+                server.https_url,
+                checksum,
+                str(token_file),
+            ]
             if (os.cpu_count() or 1) > 1:
                 cmd = ["taskset", "-c", "1", *cmd]
             agents = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -154,7 +162,8 @@ async def _run_agents(server_url: str, checksum: str, token_file: Path) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     connections: list[AgentConnection] = []
-    for i, token in enumerate(token_file.read_text().split()):
+    tokens = await asyncio.to_thread(token_file.read_text)
+    for i, token in enumerate(tokens.split()):
         connection = AgentConnection(
             server_url, token, declared, context, Backoff(), name=f"agent-{i}", stop=stop
         )

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import orjson
 
-from tests.agent.tlsrelay import own_tls
-from tests.serverproc import free_port
+from serverproc import free_port
+
+from .tlsrelay import own_tls
 
 
 class StubServer:
@@ -51,13 +52,18 @@ class StubServer:
             head = await reader.readuntil(b"\r\n\r\n")
             self.seen += head
             if head.startswith(b"GET /v3/settings/cacerts "):
-                body = orjson.dumps({"type": "setting", "id": "cacerts", "value": self.ca_pem.decode()})
+                body = orjson.dumps(
+                    {"type": "setting", "id": "cacerts", "value": self.ca_pem.decode()}
+                )
                 status = b"200 OK"
             else:
                 body, status = b'{"kind":"Status","code":404}', b"404 Not Found"
             writer.write(
                 b"HTTP/1.1 " + status + b"\r\ncontent-type: application/json\r\n"
-                b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body
+                b"content-length: "
+                + str(len(body)).encode()
+                + b"\r\nconnection: close\r\n\r\n"
+                + body
             )
             await writer.drain()
         writer.close()

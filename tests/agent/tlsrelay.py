@@ -22,6 +22,7 @@ from corral.pki import CertPolicy, TLSPaths, ensure_tls, server_context, serving
 def own_tls(directory: Path) -> tuple[ssl.SSLContext, bytes]:
     """A fresh CA and a serving certificate for localhost, 127.0.0.1 and ::1 (not 127.0.0.2):
     (server context, CA PEM)."""
+    directory.mkdir(parents=True, exist_ok=True)
     paths = TLSPaths.under(directory)
     state = ensure_tls(paths, serving_sans([], hostname=""), CertPolicy())
     return server_context(paths), state.ca_pem
@@ -44,9 +45,7 @@ class TLSRelay:
         return f"https://127.0.0.1:{self.port}"
 
     async def __aenter__(self) -> TLSRelay:
-        self._server = await asyncio.start_server(
-            self._relay, "127.0.0.1", 0, ssl=self._context
-        )
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0, ssl=self._context)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 

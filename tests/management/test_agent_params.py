@@ -42,7 +42,9 @@ def test_good_params_are_kept_without_showing_the_token() -> None:
     ],
 )
 def test_bad_params_name_the_field(body: Any, field: str) -> None:
-    with pytest.raises(BadRequest, match=rf"X-Corral-Params: {field.replace('(', '.').replace(')', '.')}"):
+    with pytest.raises(
+        BadRequest, match=rf"X-Corral-Params: {field.replace('(', '.').replace(')', '.')}"
+    ):
         parse_params(encode(body))
 
 

@@ -45,7 +45,7 @@ log = logging.getLogger("corral.agent")
 
 REGISTER_PATH: Final = "/v3/connect/register"
 CONNECT_PATH: Final = "/v3/connect"
-TOKEN_HEADER: Final = "X-Corral-Token"
+TOKEN_HEADER: Final = "X-Corral-Token"  # noqa: S105 (a header name)
 PARAMS_HEADER: Final = "X-Corral-Params"
 OPEN_TIMEOUT: Final = 15.0
 #: Larger than any tunnel frame; the tunnel bounds what it buffers itself.
@@ -111,12 +111,14 @@ class AgentConnection:
                 self.backoff.reset()
                 self.connections += 1
                 log.info("connected to the server", extra={"server": self.server_url, "path": path})
-                await self._serve(Session(
-                    websockets_message_socket(conn),
-                    name=self.name,
-                    accept=self.accept,
-                    role="client",
-                ))
+                await self._serve(
+                    Session(
+                        websockets_message_socket(conn),
+                        name=self.name,
+                        accept=self.accept,
+                        role="client",
+                    )
+                )
         except ssl.SSLCertVerificationError as exc:
             raise UntrustedServer(
                 f"{self.server_url} presented a certificate the pinned CA does not accept "
@@ -141,11 +143,20 @@ class AgentConnection:
                 extra={"server": self.server_url, "code": status, "retry_in": round(delay, 1)},
             )
             return delay
-        except (OSError, TimeoutError, websockets.exceptions.WebSocketException, TunnelError) as exc:
+        except (
+            OSError,
+            TimeoutError,
+            websockets.exceptions.WebSocketException,
+            TunnelError,
+        ) as exc:
             delay = self.backoff.next()
             log.warning(
                 "cannot reach the server",
-                extra={"server": self.server_url, "error": _describe(exc), "retry_in": round(delay, 1)},
+                extra={
+                    "server": self.server_url,
+                    "error": _describe(exc),
+                    "retry_in": round(delay, 1),
+                },
             )
             return delay
         finally:
@@ -178,7 +189,9 @@ class AgentConnection:
         """Dial ``host:port`` for the server: only the declared API address."""
         api_host, api_port = self.declaration.host_port
         if host.strip("[]").lower() != api_host.lower() or port != api_port:
-            log.warning("refused a dial outside the cluster's API", extra={"target": f"{host}:{port}"})
+            log.warning(
+                "refused a dial outside the cluster's API", extra={"target": f"{host}:{port}"}
+            )
             raise DialRefused(f"the agent dials only its cluster's API {api_host}:{api_port}")
         try:
             return await anyio.connect_tcp(api_host, api_port)

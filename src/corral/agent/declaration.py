@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import time
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from corral.machinery.status import AlreadyExists, StatusError
 NAMESPACE: Final = "corral-system"
 SERVICE_ACCOUNT: Final = "corral-agent"
 CLUSTER_ROLE: Final = "corral-agent"
-TOKEN_SECRET: Final = "corral-agent-token"
+TOKEN_SECRET: Final = "corral-agent-token"  # noqa: S105 (a Secret's name)
 TOKEN_DIR: Final = Path("/var/run/secrets/corral.io/agent-token")
 TOKEN_WAIT: Final = 60.0
 
@@ -146,10 +147,16 @@ async def ensure_agent_account(client: Client) -> None:
     await _create(client, NAMESPACES, {"metadata": {"name": NAMESPACE}})
     meta = {"namespace": NAMESPACE}
     await _create(client, SERVICE_ACCOUNTS, {"metadata": {"name": SERVICE_ACCOUNT, **meta}})
-    await _create(client, CLUSTER_ROLES, {"metadata": {"name": CLUSTER_ROLE}, "rules": agent_rules()})
+    await _create(
+        client, CLUSTER_ROLES, {"metadata": {"name": CLUSTER_ROLE}, "rules": agent_rules()}
+    )
     binding = {
         "metadata": {"name": CLUSTER_ROLE},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": CLUSTER_ROLE},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": CLUSTER_ROLE,
+        },
         "subjects": [{"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": NAMESPACE}],
     }
     await _create(client, CLUSTER_ROLE_BINDINGS, binding)
@@ -181,7 +188,5 @@ async def wait_for_token(client: Client, wait: float) -> str:
 
 
 async def _create(client: Client, resource: ResourceRef, body: dict[str, Any]) -> None:
-    try:
+    with contextlib.suppress(AlreadyExists):
         await client.create(resource, body)
-    except AlreadyExists:
-        pass

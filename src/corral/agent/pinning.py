@@ -52,14 +52,16 @@ def check_ca(pem: str, checksum: str) -> None:
         )
 
 
-async def fetch_pinned_ca(server_url: str, checksum: str, *, timeout: float = FETCH_TIMEOUT) -> str:
+async def fetch_pinned_ca(
+    server_url: str, checksum: str, *, request_timeout: float = FETCH_TIMEOUT
+) -> str:
     """The server's CA PEM, once its checksum matched; PinningError otherwise."""
     normalize_checksum(checksum)  # a malformed checksum fails before any request
     url = server_url.rstrip("/") + CACERTS_PATH
     try:
         # The only unverified request: no credential goes with it, and its
         # answer is trusted only if it hashes to the checksum.
-        async with httpx.AsyncClient(verify=False, timeout=timeout) as http:  # noqa: S501
+        async with httpx.AsyncClient(verify=False, timeout=request_timeout) as http:  # noqa: S501
             answer = await http.get(url)
     except httpx.HTTPError as exc:
         raise PinningError(f"cannot fetch the CA from {url}: {exc or type(exc).__name__}") from None

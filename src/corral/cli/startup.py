@@ -302,7 +302,9 @@ async def build_components(
         ServiceAccountAuthenticator(sa_tokens, CachedObjects(kube.api.parts)),
     ]
     identity = _identity(settings, kube) if settings.management else None
-    tunnels = _agent_tunnels(settings, paths, tls.ca_pem, https_port) if settings.management else None
+    tunnels = (
+        _agent_tunnels(settings, paths, tls.ca_pem, https_port) if settings.management else None
+    )
     if identity is not None:
         authenticators.append(identity.authenticator)
     https_app = APIServerApp(

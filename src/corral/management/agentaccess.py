@@ -47,9 +47,8 @@ class ClusterAccessSource:
             registered = await self._credentials.read(cluster)
             return ClusterAccess(cluster, registered.config(), SessionDialer(session))
         holder = await self._presence.holder(cluster)
-        if holder is not None and holder.replica != self._presence.replica and holder.url:
-            if self._peers is not None:
-                registered = await self._credentials.read(cluster)
-                dialer = self._peers.dialer(holder.url, cluster)
-                return ClusterAccess(cluster, registered.config(), dialer)
+        peers = self._peers
+        if holder and holder.replica != self._presence.replica and holder.url and peers:
+            registered = await self._credentials.read(cluster)
+            return ClusterAccess(cluster, registered.config(), peers.dialer(holder.url, cluster))
         raise ClusterUnavailable(f"cluster {cluster}: agent not connected")

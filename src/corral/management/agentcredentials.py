@@ -30,7 +30,7 @@ from corral.machinery.status import AlreadyExists, BadRequest, NotFound
 from corral.management.clusterkinds import AGENT_SECRET
 
 SECRET_NAME: Final = AGENT_SECRET
-SECRET_TYPE: Final = "corral.io/cluster-agent"
+SECRET_TYPE: Final = "corral.io/cluster-agent"  # noqa: S105 (a Secret type)
 SECRETS = ResourceRef("", "v1", "secrets")
 CACHE_SECONDS: Final = 10.0
 MAX_PARAMS: Final = 64 * 1024
@@ -131,7 +131,9 @@ class AgentCredentials:
         try:
             values = {k: base64.b64decode(data[k]).decode() for k in ("address", "caCert", "token")}
         except (KeyError, binascii.Error, UnicodeDecodeError):
-            raise ClusterUnavailable(f"cluster {cluster}: its agent credentials are damaged") from None
+            raise ClusterUnavailable(
+                f"cluster {cluster}: its agent credentials are damaged"
+            ) from None
         registered = Registered(values["address"], values["caCert"], values["token"])
         self._cache[cluster] = (time.monotonic(), registered)
         return registered

@@ -55,7 +55,7 @@ TOKEN_HEADER: Final = b"x-corral-token"
 PARAMS_HEADER: Final = b"x-corral-params"
 #: The rate limiter's "username" for agent token failures (keys are per address).
 LIMIT_KEY: Final = "agent-connect"
-BAD_TOKEN: Final = "invalid cluster registration token"
+BAD_TOKEN: Final = "invalid cluster registration token"  # noqa: S105 (a message)
 
 
 class TokenLookup(Protocol):
@@ -112,7 +112,9 @@ class ConnectEndpoints:
             await refuse(scope, send, status_response(ServiceUnavailable("try again")))
             return
         await send({"type": "websocket.accept"})
-        await self._run(cluster, Session(asgi_message_socket(receive, send), name=cluster, role="server"))
+        await self._run(
+            cluster, Session(asgi_message_socket(receive, send), name=cluster, role="server")
+        )
 
     async def close_all(self) -> None:
         """Close every agent tunnel (at shutdown)."""

@@ -125,8 +125,10 @@ class PeerTunnels:
                     ping_interval=None,
                     user_agent_header="corral-peer",
                 )
-            except (OSError, TimeoutError, ssl.SSLError, Exception) as exc:  # noqa: BLE001
-                raise ClusterUnavailable(f"cannot reach replica {url}: {type(exc).__name__}") from None
+            except (OSError, TimeoutError, ssl.SSLError, Exception) as exc:
+                raise ClusterUnavailable(
+                    f"cannot reach replica {url}: {type(exc).__name__}"
+                ) from None
             session = Session(websockets_message_socket(conn), name=f"peer:{url}", role="client")
             task = asyncio.create_task(self._run_outgoing(url, session, conn), name=f"peer-{url}")
             self._outgoing[url] = (session, task)
@@ -162,7 +164,10 @@ class PeerTunnels:
             return
         await send({"type": "websocket.accept"})
         session = Session(
-            asgi_message_socket(receive, send), name=f"peer:{address}", role="server", accept=self._accept
+            asgi_message_socket(receive, send),
+            name=f"peer:{address}",
+            role="server",
+            accept=self._accept,
         )
         self._incoming.add(session)
         try:
