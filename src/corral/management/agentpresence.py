@@ -114,7 +114,9 @@ class AgentPresence:
             agent.update({"connected": True, "lastConnected": now, "replica": self.replica})
             if status.get("state") in (None, "", "pending", "disconnected"):
                 status["state"] = "active"
-            set_condition(obj, CONNECTED, TRUE, AGENT_CONNECTED, f"agent connected to {self.replica}")
+            set_condition(
+                obj, CONNECTED, TRUE, AGENT_CONNECTED, f"agent connected to {self.replica}"
+            )
 
         await self._write_status(cluster, mark)
 
@@ -181,7 +183,9 @@ class AgentPresence:
                 lease = None
             if lease is not None and lease_live(lease, now):
                 continue
-            log.info("agent lease expired; marking the cluster disconnected", extra={"cluster": name})
+            log.info(
+                "agent lease expired; marking the cluster disconnected", extra={"cluster": name}
+            )
             await self.mark_disconnected(
                 name, "the replica holding the agent's tunnel stopped renewing its lease"
             )
@@ -248,7 +252,9 @@ class AgentPresence:
             except NotFound:
                 await self._take_lease(cluster)
             except (StatusError, ClientError) as exc:
-                log.warning("agent lease renewal failed", extra={"cluster": cluster, "error": str(exc)})
+                log.warning(
+                    "agent lease renewal failed", extra={"cluster": cluster, "error": str(exc)}
+                )
 
     async def _release_lease(self, cluster: str) -> None:
         try:
@@ -257,7 +263,10 @@ class AgentPresence:
                 return
             rv = current["metadata"]["resourceVersion"]
             await self._client.delete(
-                LEASES, LEASE_NAME, namespace=cluster, preconditions=Preconditions(resource_version=rv)
+                LEASES,
+                LEASE_NAME,
+                namespace=cluster,
+                preconditions=Preconditions(resource_version=rv),
             )
         except (StatusError, ClientError):
             pass
@@ -274,7 +283,9 @@ class AgentPresence:
             except NotFound:
                 return  # the cluster was deleted
             except (StatusError, ClientError) as exc:
-                log.warning("cannot write the cluster's agent status",
-                            extra={"cluster": cluster, "error": str(exc)})
+                log.warning(
+                    "cannot write the cluster's agent status",
+                    extra={"cluster": cluster, "error": str(exc)},
+                )
                 return
         log.warning("gave up writing the cluster's agent status", extra={"cluster": cluster})

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from corral.apiserver.asgi import ASGIApp
 from corral.client import Client
 from corral.client.dialing import ClusterAccess, ClusterUnavailable
+from corral.management.agentaccess import ClusterAccessSource
 from corral.management.agentcredentials import AgentCredentials
 from corral.management.agentpresence import DEFAULT_TIMEOUT, AgentPresence
-from corral.management.agentaccess import ClusterAccessSource
 from corral.management.connect import CONNECT_PATH, REGISTER_PATH, ConnectEndpoints, TokenLookup
 from corral.management.peertunnels import PEER_PATH, PeerTunnels
 from corral.tunnel import SessionRegistry
