@@ -21,7 +21,12 @@ that leaves everything on disk as it was:
    token authenticator, ``/v3`` routes and password-change filter go into the
    HTTPS app; once the app exists it installs the User and Token kinds and
    the ``admin`` user (whose new bootstrap password `Components` carries, for
-   `serve` to show on a terminal only);
+   `serve` to show on a terminal only); then clusters
+   (`corral.management.clusters.ClusterService`): the cluster admission
+   plugin and ``/v3`` settings, import and kubeconfig routes, and once the
+   app exists the cluster kinds and the ``cacerts``/``agent-image``/
+   ``server-url`` Settings; its leader-elected controller starts with the
+   others (`Components.start_background`);
 6. build (not start) the controller manager and the simulated nodes, whose
    clients are in-process (loopback) and act as named system users; `serve`
    starts them once the servers listen (`Components.start_background`).
@@ -91,8 +96,9 @@ from corral.kube.context import KubeOptions
 from corral.kube.manager import ControllerManager, LeaseTimings
 from corral.machinery.authn import Authenticator, UnionAuthenticator
 from corral.machinery.status import MethodNotAllowed, StatusError
-from corral.management import Identity, IdentityOptions, RegistrationTokens, TokenTTLs
+from corral.management import Identity, IdentityOptions, TokenTTLs
 from corral.management.agenttunnels import AgentTunnels, TunnelOptions
+from corral.management.clusters import ClusterOptions, ClusterService
 from corral.management.peertunnels import peer_secret
 from corral.node.simulated import SimulatedNodes
 from corral.pki import (
@@ -210,15 +216,18 @@ class Components:
     identity: Identity | None = None
     #: The ``admin`` user's password when this start created it (show it on a terminal only).
     bootstrap_password: str | None = None
+    #: Clusters, settings, import manifests, kubeconfigs (management on).
+    clusters: ClusterService | None = None
     #: Agent tunnels (``/v3/connect``) and the access source over them (management only).
     tunnels: AgentTunnels | None = None
-    registration_tokens: RegistrationTokens | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_background(self) -> None:
         """Start the leader-elected controllers, the simulated nodes and the
         re-encryption of stored values."""
         self.controllers.start()
+        if self.clusters is not None:
+            self.clusters.start_controllers()
         if self.nodes is not None:
             await self.nodes.start()
         if self.encryption is not None:
@@ -236,8 +245,8 @@ class Components:
         await self.controllers.stop()
         if self.tunnels is not None:
             await self.tunnels.stop()
-        if self.registration_tokens is not None:
-            await self.registration_tokens.stop()
+        if self.clusters is not None:
+            await self.clusters.stop()
         if self.identity is not None:
             await self.identity.stop()
 
@@ -307,6 +316,7 @@ async def build_components(
     )
     if identity is not None:
         authenticators.append(identity.authenticator)
+    clusters = _clusters(settings, kube, tls.ca_pem) if settings.management else None
     https_app = APIServerApp(
         authenticator=UnionAuthenticator(*authenticators),
         authorizer=authorizer,
@@ -315,7 +325,11 @@ async def build_components(
         api=kube.api,
         openapi=kube.openapi,
         audit=None if audit_log is None else Audit(audit_log, Level.parse(settings.audit_level)),
-        routes=[_ca_route(tls.ca_pem), *(identity.routes if identity is not None else ())],
+        routes=[
+            _ca_route(tls.ca_pem),
+            *(identity.routes if identity is not None else ()),
+            *(clusters.routes if clusters is not None else ()),
+        ],
         filters=identity.filters if identity is not None else (),
         origins=_own_origins(settings, https_port),
         websocket_routes=tunnels.websocket_routes if tunnels is not None else None,
@@ -357,20 +371,29 @@ async def build_components(
         except (StatusError, ClientError, TimeoutError) as exc:
             await identity.stop()
             raise StartupError(f"cannot set up local users: {exc}") from None
+    if clusters is not None:
+        try:
+            tokens = identity.tokens if identity is not None else None
+            await clusters.start(client_for(MANAGEMENT_USER), tokens)
+        except (StatusError, ClientError, TimeoutError) as exc:
+            await clusters.stop()
+            if identity is not None:
+                await identity.stop()
+            raise StartupError(f"cannot set up clusters: {exc}") from None
     try:
         # Last: a replica joining at the same moment waits for this record
         # (`sync_admin_kubeconfig`), so it finds the admin User, its password
         # and the RBAC defaults made, instead of racing to make them too.
         await share_admin_token(backend, kubeconfig_path, credentials.token_hash)
     except AuthError as exc:
+        if clusters is not None:
+            await clusters.stop()
         if identity is not None:
             await identity.stop()
         raise StartupError(str(exc)) from None
-    registration_tokens = None
-    if tunnels is not None:
-        registration_tokens = RegistrationTokens(client_for(MANAGEMENT_USER))
-        registration_tokens.start()
-        await tunnels.start(client_for(MANAGEMENT_USER), registration_tokens)
+    if tunnels is not None and clusters is not None and clusters.registration is not None:
+        # The agents' endpoints authenticate with the clusters' registration tokens.
+        await tunnels.start(client_for(MANAGEMENT_USER), clusters.registration)
     nodes = SimulatedNodes(client_for, settings.simulate_nodes) if settings.simulate_nodes else None
     if nodes is not None:  # pods/log, exec… of pods on simulated nodes reach them
         add_node_connector(kube.api.parts, nodes.connector)
@@ -390,8 +413,8 @@ async def build_components(
         audit_log,
         identity,
         bootstrap_password,
+        clusters,
         tunnels=tunnels,
-        registration_tokens=registration_tokens,
     )
 
 
@@ -429,6 +452,13 @@ def _agent_tunnels(
         agent_timeout=settings.cluster_agent_timeout,
     )
     return AgentTunnels(options)
+
+
+def _clusters(settings: ServerSettings, kube: KubeAPIServer, ca_pem: bytes) -> ClusterService:
+    options = ClusterOptions(
+        ca_pem=ca_pem, server_url=settings.server_url, lease_timings=settings.lease_timings
+    )
+    return ClusterService(kube.api.parts, options)
 
 
 def _ca_route(ca_pem: bytes) -> Route:
