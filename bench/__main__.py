@@ -10,6 +10,7 @@ from bench import (
     api_bench,
     audit_bench,
     authz_bench,
+    clusters,
     etcd_bench,
     identity_bench,
     kube_bench,
@@ -37,6 +38,7 @@ SUITES = {
     "etcd": etcd_bench.run,
     "postgres": postgres_bench.run,
     "replicas": replicas_bench.run,
+    "clusters": clusters.run,
 }
 
 

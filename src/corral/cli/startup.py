@@ -93,14 +93,15 @@ from corral.cli.authorization import install_rbac
 from corral.cli.errors import StartupError
 from corral.cli.settings import ServerSettings
 from corral.client import Client, ClientError
-from corral.client.dialing import AccessSource, ClusterAccess, ClusterUnavailable
 from corral.kube.context import KubeOptions
 from corral.kube.manager import ControllerManager, LeaseTimings
 from corral.machinery.authn import Authenticator, UnionAuthenticator
 from corral.machinery.status import MethodNotAllowed, StatusError
 from corral.management import Identity, IdentityOptions, TokenTTLs
+from corral.management.agenttunnels import AgentTunnels, TunnelOptions
 from corral.management.clusterhealth import ElectedClusterHealth
 from corral.management.clusters import ClusterOptions, ClusterService
+from corral.management.peertunnels import peer_secret
 from corral.node.simulated import SimulatedNodes
 from corral.pki import (
     CertPolicy,
@@ -219,6 +220,8 @@ class Components:
     bootstrap_password: str | None = None
     #: Clusters, settings, import manifests, kubeconfigs (management on).
     clusters: ClusterService | None = None
+    #: Agent tunnels (``/v3/connect``) and the access source over them (management only).
+    tunnels: AgentTunnels | None = None
     #: The per-cluster health controllers (management only; leader-elected).
     cluster_health: ElectedClusterHealth | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -248,6 +251,8 @@ class Components:
         await self.controllers.stop()
         if self.cluster_health is not None:
             await self.cluster_health.stop()
+        if self.tunnels is not None:
+            await self.tunnels.stop()
         if self.clusters is not None:
             await self.clusters.stop()
         if self.identity is not None:
@@ -314,6 +319,9 @@ async def build_components(
         ServiceAccountAuthenticator(sa_tokens, CachedObjects(kube.api.parts)),
     ]
     identity = _identity(settings, kube) if settings.management else None
+    tunnels = (
+        _agent_tunnels(settings, paths, tls.ca_pem, https_port) if settings.management else None
+    )
     if identity is not None:
         authenticators.append(identity.authenticator)
     clusters = _clusters(settings, kube, tls.ca_pem) if settings.management else None
@@ -332,6 +340,7 @@ async def build_components(
         ],
         filters=identity.filters if identity is not None else (),
         origins=_own_origins(settings, https_port),
+        websocket_routes=tunnels.websocket_routes if tunnels is not None else None,
     )
     http_app = HTTPRedirectApp(
         health=health,
@@ -390,12 +399,15 @@ async def build_components(
         if identity is not None:
             await identity.stop()
         raise StartupError(str(exc)) from None
+    if tunnels is not None and clusters is not None and clusters.registration is not None:
+        # The agents' endpoints authenticate with the clusters' registration tokens.
+        await tunnels.start(client_for(MANAGEMENT_USER), clusters.registration)
     cluster_health = None
-    if settings.management:
+    if tunnels is not None:
         # Least privilege: the ClusterRole system:corral-cluster-health.
         cluster_health = ElectedClusterHealth(
             client_for(CLUSTER_HEALTH_USER),
-            _agent_access(),
+            tunnels.access,
             authorizer,
             lease=settings.lease_timings,
         )
@@ -419,7 +431,8 @@ async def build_components(
         identity,
         bootstrap_password,
         clusters,
-        cluster_health,
+        tunnels=tunnels,
+        cluster_health=cluster_health,
     )
 
 
@@ -440,24 +453,30 @@ def _identity(settings: ServerSettings, kube: KubeAPIServer) -> Identity:
     return Identity(kube.api.parts, options)
 
 
+def _agent_tunnels(
+    settings: ServerSettings, paths: TLSPaths, ca_pem: bytes, https_port: int
+) -> AgentTunnels:
+    """The agents' tunnel endpoints; this replica is known by its advertised URL."""
+    advertise = settings.advertise_url or settings.https_url(https_port)
+    try:
+        secret = peer_secret(paths.ca_key)
+    except OSError as exc:
+        raise StartupError(f"cannot read {paths.ca_key}: {exc.strerror or exc}") from None
+    options = TunnelOptions(
+        replica=advertise,
+        advertise_url=advertise,
+        ca_pem=ca_pem,
+        peer_secret=secret,
+        agent_timeout=settings.cluster_agent_timeout,
+    )
+    return AgentTunnels(options)
+
+
 def _clusters(settings: ServerSettings, kube: KubeAPIServer, ca_pem: bytes) -> ClusterService:
     options = ClusterOptions(
         ca_pem=ca_pem, server_url=settings.server_url, lease_timings=settings.lease_timings
     )
     return ClusterService(kube.api.parts, options)
-
-
-def _agent_access() -> AccessSource:
-    """How the health controllers reach clusters: through their agents' tunnels.
-
-    Until the agent tunnels (``ClusterAccessSource``) are wired in, no
-    cluster can be reached; connected clusters then show Ready False.
-    """
-
-    async def unreachable(cluster: str) -> ClusterAccess:
-        raise ClusterUnavailable(f"cluster {cluster}: agent not connected")
-
-    return unreachable
 
 
 def _ca_route(ca_pem: bytes) -> Route:

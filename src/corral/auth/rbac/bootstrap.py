@@ -278,7 +278,7 @@ def _management_rules() -> list[Obj]:
             ["clusters/status", "clusterregistrationtokens/status"],
             ["get", "update", "patch"],
         ),
-        _rule(["coordination.k8s.io"], ["leases"], ["get", "create", "update"]),
+        _rule(["coordination.k8s.io"], ["leases"], ["get", "create", "update", "delete"]),
         _rule(["apiextensions.k8s.io"], ["customresourcedefinitions"], [*READ, "create"]),
         _rule([""], ["namespaces"], ["get", "create", "delete"]),
         _rule([""], ["secrets"], ["get", "create", "update", "patch", "delete"]),
