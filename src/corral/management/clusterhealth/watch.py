@@ -2,9 +2,10 @@
 
 While a cluster is connected, its watch:
 
-- keeps informers on the downstream API: nodes, pods that are not
-  terminated (field selector ``status.phase!=Succeeded,status.phase!=Failed``:
-  finished pods, often the majority, are never cached), and Warning events;
+- once the API has answered ready, keeps informers on the downstream API:
+  nodes, pods that are not terminated (field selector
+  ``status.phase!=Succeeded,status.phase!=Failed``: finished pods, often
+  the majority, are never cached), and Warning events;
 - probes ``/readyz`` every ``probe_interval`` and ``/version`` at start and
   every ``version_interval``;
 - at most once per ``write_interval`` (the rate limit) writes what changed
@@ -87,6 +88,7 @@ class ClusterWatch:
         self._figures_dirty = True
         self._wake = asyncio.Event()
         self._applied: set[str] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self.mirror: EventMirror | None = None
         for informer in (self.nodes, self.pods):
             informer.on_add(lambda _obj: self._changed())
@@ -109,20 +111,30 @@ class ClusterWatch:
         self.events.on_add(lambda obj: self._offer(mirror, obj))
         self.events.on_update(lambda _old, new: self._offer(mirror, new))
         await self._step("reading back mirrored events", mirror.load())
-        tasks = [
-            asyncio.create_task(i.run(), name=f"cluster {self.name}: informer {i.resource}")
-            for i in (self.nodes, self.pods, self.events)
-        ]
         try:
             await self._loop(mirror)
         finally:
-            for informer in (self.nodes, self.pods, self.events):
-                await informer.stop()
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with suppress(asyncio.CancelledError):
-                    await task
+            await self._stop_informers()
+
+    def _start_informers(self) -> None:
+        """Start the informers (once the API has answered ready: an unreachable API gets
+        only the probe, not three retrying list/watch loops)."""
+        if self._tasks:
+            return
+        self._tasks = [
+            asyncio.create_task(i.run(), name=f"cluster {self.name}: informer {i.resource}")
+            for i in (self.nodes, self.pods, self.events)
+        ]
+
+    async def _stop_informers(self) -> None:
+        for informer in (self.nodes, self.pods, self.events):
+            await informer.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
 
     def _offer(self, mirror: EventMirror, event: Obj) -> None:
         mirror.offer(event)
@@ -137,6 +149,8 @@ class ClusterWatch:
             if now >= next_probe:
                 await self._probe()
                 next_probe = now + options.probe_interval
+                if self.observed.api_ready:
+                    self._start_informers()
             if now >= next_version:
                 await self._version()
                 next_version = now + options.version_interval
