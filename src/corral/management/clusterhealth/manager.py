@@ -167,7 +167,7 @@ class ClusterHealth:
                 await informer.wait_for_sync()
             await self.controller.run()
         finally:
-            await self.controller.stop(drain_timeout=1.0)
+            self.controller.queue.shutdown()  # its workers ended with `run`: nothing to drain
             for name in list(self._running):
                 await self._stop(name)
             for informer in informers:
