@@ -57,6 +57,8 @@ from corral.management.clusterhealth.watch import ClusterWatch
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
+#: How long closing a cluster's client may take before it is abandoned.
+CLOSE_TIMEOUT = 5.0
 
 
 def connection_of(cluster: Obj) -> tuple[str, ...]:
@@ -252,4 +254,7 @@ class ClusterHealth:
                 if running is not None:
                     running.watch = None
         finally:
-            await downstream.close()
+            # Bounded: closing TLS over a tunnel that is gone must not hold up a stop.
+            with suppress(TimeoutError):
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await downstream.close()

@@ -6,16 +6,19 @@ While a cluster is connected, its watch:
   nodes, pods that are not terminated (field selector
   ``status.phase!=Succeeded,status.phase!=Failed``: finished pods, often
   the majority, are never cached), and Warning events;
-- probes ``/readyz`` every ``probe_interval`` and ``/version`` at start and
-  every ``version_interval``;
+- probes ``/readyz`` every ``probe_interval`` (while it fails, the interval
+  doubles per failed probe up to ``failing_probe_interval``: a cluster whose
+  API is down is reported at once, then re-checked less often) and
+  ``/version`` at start and every ``version_interval``;
 - at most once per ``write_interval`` (the rate limit) writes what changed
   in the Cluster's status (`StatusWriter`), flushes the mirrored events
   (`EventMirror`) and, while the API is ready, makes the downstream admin
   bindings match who is entitled (`sync_bindings`) when that set changed
   or at every ``binding_resync``.
 
-A failure of one step (a management write, an event flush, a binding sync)
-is logged and retried at the next pass; it never stops the others. `run`
+A failure of one step (a probe, a management write, an event flush, a
+binding sync), whatever its exception, is reported or logged and retried at
+the next pass; it never stops the others or the watch. `run`
 returns only by cancellation; the supervisor cancels it when the cluster
 disconnects or goes away, and everything it started (informer tasks, the
 downstream client) is stopped before `run` ends.
@@ -29,9 +32,8 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
-from corral.client import Client, ClientError
+from corral.client import Client
 from corral.controller import Informer
-from corral.machinery.status import StatusError
 from corral.management.clusterhealth.bindings import sync_bindings
 from corral.management.clusterhealth.eventmirror import EventMirror
 from corral.management.clusterhealth.kinds import EVENTS, NODES, PODS
@@ -89,6 +91,7 @@ class ClusterWatch:
         self._wake = asyncio.Event()
         self._applied: set[str] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._failures = 0  # consecutive failed probes
         self.mirror: EventMirror | None = None
         for informer in (self.nodes, self.pods):
             informer.on_add(lambda _obj: self._changed())
@@ -148,7 +151,7 @@ class ClusterWatch:
             now = loop.time()
             if now >= next_probe:
                 await self._probe()
-                next_probe = now + options.probe_interval
+                next_probe = now + self._probe_delay()
                 if self.observed.api_ready:
                     self._start_informers()
             if now >= next_version:
@@ -174,13 +177,21 @@ class ClusterWatch:
         self._applied = wanted
         return True
 
+    def _probe_delay(self) -> float:
+        """``probe_interval``; doubled per consecutive failure up to ``failing_probe_interval``."""
+        options = self.options
+        if not self._failures:
+            return options.probe_interval
+        delay: float = options.probe_interval * 2.0 ** min(self._failures - 1, 16)
+        return min(delay, max(options.failing_probe_interval, options.probe_interval))
+
     def _edit(self, obj: Obj) -> bool:
         return observe(obj, self.observed)
 
     async def _step(self, what: str, work: Any) -> bool:
         try:
             await work
-        except (ClientError, StatusError, OSError) as exc:
+        except Exception as exc:  # retried at the next pass; never ends the watch
             log.warning("cluster %s: %s failed: %s", self.name, what, exc)
             return False
         return True
@@ -195,16 +206,18 @@ class ClusterWatch:
         except TimeoutError:
             self._unready(f"/readyz did not answer in {self.options.probe_timeout:g}s")
             return
-        except (ClientError, OSError) as exc:
-            self._unready(str(exc))
+        except Exception as exc:  # any failure to get an answer (a refused tunnel dial too)
+            self._unready(str(exc) or type(exc).__name__)
             return
         body = answer.body.decode(errors="replace").strip()
         if answer.status == 200 and body == "ok":
             self.observed.api_ready, self.observed.api_message = True, ""
+            self._failures = 0
         else:
             self._unready(f"/readyz answered {answer.status}: {body}")
 
     def _unready(self, message: str) -> None:
+        self._failures += 1
         self.observed.api_ready = False
         self.observed.api_message = _short(message)
 
@@ -212,7 +225,7 @@ class ClusterWatch:
         try:
             async with asyncio.timeout(self.options.probe_timeout):
                 found = await self.downstream.get_path("/version")
-        except (TimeoutError, ClientError, StatusError, OSError) as exc:
+        except Exception as exc:  # reported by the probe; the version waits for the next try
             log.info("cluster %s: /version failed: %s", self.name, exc)
             return
         version: dict[str, str] = {
