@@ -26,6 +26,7 @@ from corral.client import Client
 from corral.controller import get_condition
 from corral.management.clusterhealth.kinds import CLUSTER_ROLE_BINDINGS
 from corral.management.clusterkinds import CLUSTER_REGISTRATION_TOKENS, CLUSTERS
+from kubectlproc import kubectl_ok
 from polling import eventually
 from serverproc import CorralServer, controller_args, corral_argv, running_server
 
@@ -118,6 +119,17 @@ async def test_health_through_the_agent_tunnel(
             assert cluster["status"]["state"] == "active"
             assert cluster["status"]["capacity"]["cpu"] == "24"
             creator = cluster["metadata"]["annotations"]["corral.io/creator-id"]
+            home = tmp_path / "kubectl-home"
+            home.mkdir()
+            table = kubectl_ok(management, home, "get", "clusters", cluster_id)
+            row = table.splitlines()[1].split()
+            assert row[:5] == [
+                cluster_id,
+                "through-agent",
+                "active",
+                version["gitVersion"],
+                "3",
+            ], table
 
             async def bound() -> bool:
                 page = await down.list(
