@@ -60,6 +60,14 @@ def _short(text: str) -> str:
     return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 1] + "…"
 
 
+def probe_delay(options: HealthOptions, failures: int) -> float:
+    """``probe_interval``; doubled per consecutive failure up to ``failing_probe_interval``."""
+    if failures <= 0:
+        return options.probe_interval
+    delay: float = options.probe_interval * 2.0 ** min(failures - 1, 16)
+    return min(delay, max(options.failing_probe_interval, options.probe_interval))
+
+
 class ClusterWatch:
     """The health controllers of one connected cluster (see the module docstring)."""
 
@@ -178,12 +186,7 @@ class ClusterWatch:
         return True
 
     def _probe_delay(self) -> float:
-        """``probe_interval``; doubled per consecutive failure up to ``failing_probe_interval``."""
-        options = self.options
-        if not self._failures:
-            return options.probe_interval
-        delay: float = options.probe_interval * 2.0 ** min(self._failures - 1, 16)
-        return min(delay, max(options.failing_probe_interval, options.probe_interval))
+        return probe_delay(self.options, self._failures)
 
     def _edit(self, obj: Obj) -> bool:
         return observe(obj, self.observed)
