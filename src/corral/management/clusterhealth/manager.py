@@ -170,8 +170,8 @@ class ClusterHealth:
             await self.controller.run()
         finally:
             self.controller.queue.shutdown()  # its workers ended with `run`: nothing to drain
-            for name in list(self._running):
-                await self._stop(name)
+            # Together: each stop may wait (bounded) for a cluster's connections to close.
+            await asyncio.gather(*(self._stop(name) for name in list(self._running)))
             for informer in informers:
                 await informer.stop()
             for task in tasks:
