@@ -27,7 +27,7 @@ from corral.controller import get_condition
 from corral.machinery.status import NotFound
 from corral.management.clusterhealth import ClusterHealth, HealthOptions
 from corral.management.clusterhealth.eventmirror import EventMirror
-from corral.management.clusterhealth.kinds import CLUSTER_ROLE_BINDINGS, EVENTS
+from corral.management.clusterhealth.kinds import CLUSTER_ROLE_BINDINGS, CLUSTERS, EVENTS
 from corral.tunnel import DialRefused
 from management.healthapi import HealthAPI, health_api
 from polling import eventually
@@ -351,6 +351,10 @@ async def test_disconnect_stops_the_watch_and_failures_are_reported(
 
     access.broken = ""
     await soon(ready, "Ready again once access works (restart with back-off)")
+
+    await api.admin.delete(CLUSTERS, "c-gone")
+    await soon(lambda: not health.watched, "a deleted cluster is not watched")
+    await soon(lambda: not _cluster_tasks("c-gone"), "and leaves no task")
 
 
 async def test_mirrors_are_bounded_newest_kept_and_deduplicated_across_restarts(
