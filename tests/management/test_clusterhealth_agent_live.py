@@ -6,8 +6,9 @@ process. Once the agent connects, the health controllers inside the
 management server reach the downstream only through the agent's tunnel: the
 Cluster turns Ready with the downstream's version and three nodes, and the
 Cluster's creator (``admin``, also a global admin) becomes cluster-admin
-downstream. Stopping the agent turns it Disconnected; starting it again
-brings it back with no manual step.
+downstream; a downstream warning shows in ``kubectl describe cluster``.
+Stopping the agent turns it Disconnected; starting it again brings it back
+with no manual step.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pytest
 
 from corral.client import Client
 from corral.controller import get_condition
-from corral.management.clusterhealth.kinds import CLUSTER_ROLE_BINDINGS
+from corral.management.clusterhealth.kinds import CLUSTER_ROLE_BINDINGS, EVENTS
 from corral.management.clusterkinds import CLUSTER_REGISTRATION_TOKENS, CLUSTERS
 from kubectlproc import kubectl_ok
 from polling import eventually
@@ -139,6 +140,26 @@ async def test_health_through_the_agent_tunnel(
                 return f"corral-admin-{creator}" in names
 
             await soon(bound, f"the creator {creator!r} bound to cluster-admin downstream")
+
+            stamp = "2026-01-01T00:00:00Z"
+            warning = {
+                "metadata": {"name": "image-trouble", "namespace": "default"},
+                "involvedObject": {"kind": "Pod", "namespace": "default", "name": "web-0"},
+                "reason": "ImagePullBackOff",
+                "message": "cannot pull example/web:1",
+                "type": "Warning",
+                "count": 1,
+                "firstTimestamp": stamp,
+                "lastTimestamp": stamp,
+            }
+            await down.create(EVENTS, warning, namespace="default")
+
+            def described() -> str:
+                text = kubectl_ok(management, home, "describe", "cluster", cluster_id)
+                return text if "ImagePullBackOff" in text else ""
+
+            text = await soon(described, "the warning shown by kubectl describe cluster")
+            assert "Pod default/web-0: cannot pull example/web:1" in text
         finally:
             stop_agent(agent)
 
