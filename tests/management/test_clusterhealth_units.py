@@ -16,6 +16,7 @@ from corral.management.clusterhealth.bindings import binding_name
 from corral.management.clusterhealth.status import (
     Observation,
     mark_disconnected,
+    mark_unavailable,
     merge_diff,
     observe,
 )
@@ -186,3 +187,13 @@ def test_failing_probes_back_off_to_the_limit_and_reset() -> None:
     delays = [probe_delay(options, failures) for failures in range(6)]
     assert delays == [15.0, 15.0, 30.0, 60.0, 60.0, 60.0]
     assert probe_delay(options, 10_000) == 60.0
+
+
+def test_unavailable_messages_are_one_bounded_line() -> None:
+    cluster = _cluster()
+    mark_unavailable(cluster, "first line\n  second line " + "x" * 1000)
+    ready = get_condition(cluster, "Ready")
+    assert ready is not None
+    assert ready["message"].startswith("first line second line x")
+    assert len(ready["message"]) == 300
+    assert "\n" not in ready["message"]

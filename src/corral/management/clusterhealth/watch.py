@@ -38,7 +38,7 @@ from corral.management.clusterhealth.bindings import sync_bindings
 from corral.management.clusterhealth.eventmirror import EventMirror
 from corral.management.clusterhealth.kinds import EVENTS, NODES, PODS
 from corral.management.clusterhealth.options import HealthOptions
-from corral.management.clusterhealth.status import Observation, observe
+from corral.management.clusterhealth.status import Observation, observe, one_line
 from corral.management.clusterhealth.statuswriter import StatusWriter
 from corral.management.clusterhealth.totals import (
     node_totals,
@@ -50,14 +50,8 @@ log = logging.getLogger(__name__)
 
 ACTIVE_PODS = "status.phase!=Succeeded,status.phase!=Failed"
 WARNINGS = "type=Warning"
-_MESSAGE_LIMIT = 300
 
 Obj = dict[str, Any]
-
-
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 1] + "…"
 
 
 def probe_delay(options: HealthOptions, failures: int) -> float:
@@ -222,7 +216,7 @@ class ClusterWatch:
     def _unready(self, message: str) -> None:
         self._failures += 1
         self.observed.api_ready = False
-        self.observed.api_message = _short(message)
+        self.observed.api_message = one_line(message)
 
     async def _version(self) -> None:
         try:
