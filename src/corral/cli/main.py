@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import click
 
 from corral import __version__
+from corral.cli.agent_command import agent_command
 from corral.cli.backup_command import backup_command, restore_command
 from corral.cli.cluster_command import cluster_command, kubeconfig_command
 from corral.cli.errors import CLIError
@@ -40,6 +41,7 @@ cli.add_command(cluster_command)
 cli.add_command(kubeconfig_command)
 cli.add_command(backup_command)
 cli.add_command(restore_command)
+cli.add_command(agent_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

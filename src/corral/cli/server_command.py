@@ -336,6 +336,23 @@ def _drop_empty(
     help="How long the token of a kubeconfig written by 'corral login' lasts.",
 )
 @click.option(
+    "--advertise-url",
+    envvar="CORRAL_ADVERTISE_URL",
+    show_envvar=True,
+    help="Where other replicas reach this one (https://host:port; default: from the bind "
+    "address and HTTPS port). Requests for a cluster whose agent is connected to another "
+    "replica are forwarded there.",
+)
+@click.option(
+    "--cluster-agent-timeout",
+    type=DurationType(),
+    default="45s",
+    show_default=True,
+    envvar="CORRAL_CLUSTER_AGENT_TIMEOUT",
+    show_envvar=True,
+    help="How soon a cluster whose agent's replica stopped is marked Disconnected.",
+)
+@click.option(
     "--shutdown-grace-period",
     type=click.IntRange(0),
     default=30,

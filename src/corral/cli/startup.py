@@ -27,9 +27,10 @@ that leaves everything on disk as it was:
    app exists the cluster kinds and the ``cacerts``/``agent-image``/
    ``server-url`` Settings; its leader-elected controller starts with the
    others (`Components.start_background`);
-6. build (not start) the controller manager and the simulated nodes, whose
-   clients are in-process (loopback) and act as named system users; `serve`
-   starts them once the servers listen (`Components.start_background`).
+6. build (not start) the controller manager, the per-cluster health
+   controllers (management only) and the simulated nodes, whose clients are
+   in-process (loopback) and act as named system users; `serve` starts them
+   once the servers listen (`Components.start_background`).
 
 The audit log (``--audit-log-path``) is opened with the apps and is the
 outermost filter of the HTTPS app; it is closed (its queue written) by
@@ -82,7 +83,7 @@ from corral.auth import (
     SharedMaterialError,
     ensure_admin_credentials,
 )
-from corral.auth.rbac import CONTROLLER_MANAGER_USER, MANAGEMENT_USER
+from corral.auth.rbac import CLUSTER_HEALTH_USER, CONTROLLER_MANAGER_USER, MANAGEMENT_USER
 from corral.auth.sharedmaterial import (
     share_admin_token,
     share_tls_material,
@@ -97,7 +98,10 @@ from corral.kube.manager import ControllerManager, LeaseTimings
 from corral.machinery.authn import Authenticator, UnionAuthenticator
 from corral.machinery.status import MethodNotAllowed, StatusError
 from corral.management import Identity, IdentityOptions, TokenTTLs
+from corral.management.agenttunnels import AgentTunnels, TunnelOptions
+from corral.management.clusterhealth import ElectedClusterHealth
 from corral.management.clusters import ClusterOptions, ClusterService
+from corral.management.peertunnels import peer_secret
 from corral.node.simulated import SimulatedNodes
 from corral.pki import (
     CertPolicy,
@@ -216,6 +220,10 @@ class Components:
     bootstrap_password: str | None = None
     #: Clusters, settings, import manifests, kubeconfigs (management on).
     clusters: ClusterService | None = None
+    #: Agent tunnels (``/v3/connect``) and the access source over them (management only).
+    tunnels: AgentTunnels | None = None
+    #: The per-cluster health controllers (management only; leader-elected).
+    cluster_health: ElectedClusterHealth | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_background(self) -> None:
@@ -224,6 +232,8 @@ class Components:
         self.controllers.start()
         if self.clusters is not None:
             self.clusters.start_controllers()
+        if self.cluster_health is not None:
+            self.cluster_health.start()
         if self.nodes is not None:
             await self.nodes.start()
         if self.encryption is not None:
@@ -239,6 +249,10 @@ class Components:
         if self.nodes is not None:
             await self.nodes.stop()
         await self.controllers.stop()
+        if self.cluster_health is not None:
+            await self.cluster_health.stop()
+        if self.tunnels is not None:
+            await self.tunnels.stop()
         if self.clusters is not None:
             await self.clusters.stop()
         if self.identity is not None:
@@ -305,6 +319,9 @@ async def build_components(
         ServiceAccountAuthenticator(sa_tokens, CachedObjects(kube.api.parts)),
     ]
     identity = _identity(settings, kube) if settings.management else None
+    tunnels = (
+        _agent_tunnels(settings, paths, tls.ca_pem, https_port) if settings.management else None
+    )
     if identity is not None:
         authenticators.append(identity.authenticator)
     clusters = _clusters(settings, kube, tls.ca_pem) if settings.management else None
@@ -323,6 +340,7 @@ async def build_components(
         ],
         filters=identity.filters if identity is not None else (),
         origins=_own_origins(settings, https_port),
+        websocket_routes=tunnels.websocket_routes if tunnels is not None else None,
     )
     http_app = HTTPRedirectApp(
         health=health,
@@ -381,6 +399,18 @@ async def build_components(
         if identity is not None:
             await identity.stop()
         raise StartupError(str(exc)) from None
+    if tunnels is not None and clusters is not None and clusters.registration is not None:
+        # The agents' endpoints authenticate with the clusters' registration tokens.
+        await tunnels.start(client_for(MANAGEMENT_USER), clusters.registration)
+    cluster_health = None
+    if tunnels is not None:
+        # Least privilege: the ClusterRole system:corral-cluster-health.
+        cluster_health = ElectedClusterHealth(
+            client_for(CLUSTER_HEALTH_USER),
+            tunnels.access,
+            authorizer,
+            lease=settings.lease_timings,
+        )
     nodes = SimulatedNodes(client_for, settings.simulate_nodes) if settings.simulate_nodes else None
     if nodes is not None:  # pods/log, exec… of pods on simulated nodes reach them
         add_node_connector(kube.api.parts, nodes.connector)
@@ -401,6 +431,8 @@ async def build_components(
         identity,
         bootstrap_password,
         clusters,
+        tunnels=tunnels,
+        cluster_health=cluster_health,
     )
 
 
@@ -419,6 +451,25 @@ def _identity(settings: ServerSettings, kube: KubeAPIServer) -> Identity:
         ttls=ttls,
     )
     return Identity(kube.api.parts, options)
+
+
+def _agent_tunnels(
+    settings: ServerSettings, paths: TLSPaths, ca_pem: bytes, https_port: int
+) -> AgentTunnels:
+    """The agents' tunnel endpoints; this replica is known by its advertised URL."""
+    advertise = settings.advertise_url or settings.https_url(https_port)
+    try:
+        secret = peer_secret(paths.ca_key)
+    except OSError as exc:
+        raise StartupError(f"cannot read {paths.ca_key}: {exc.strerror or exc}") from None
+    options = TunnelOptions(
+        replica=advertise,
+        advertise_url=advertise,
+        ca_pem=ca_pem,
+        peer_secret=secret,
+        agent_timeout=settings.cluster_agent_timeout,
+    )
+    return AgentTunnels(options)
 
 
 def _clusters(settings: ServerSettings, kube: KubeAPIServer, ca_pem: bytes) -> ClusterService:
