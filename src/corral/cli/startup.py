@@ -90,6 +90,7 @@ from corral.client import Client, ClientError
 from corral.kube.context import KubeOptions
 from corral.kube.manager import ControllerManager, LeaseTimings
 from corral.machinery.authn import Authenticator, UnionAuthenticator
+from corral.machinery.authz import Authorizer
 from corral.machinery.status import MethodNotAllowed, StatusError
 from corral.management import Identity, IdentityOptions, TokenTTLs
 from corral.node.simulated import SimulatedNodes
@@ -105,6 +106,12 @@ from corral.pki import (
 )
 from corral.pki.signingkey import ensure_service_account_key, existing_service_account_key
 from corral.pki.store import existing_ca
+from corral.proxy import (
+    ClusterProxy,
+    ProxyMetrics,
+    SecretAccessSource,
+    cluster_admins_may_use,
+)
 from corral.storage import Backend, StorageError, open_backend
 from corral.storage.encryption import DecryptError, EncryptionAtRest, status_path_for
 
@@ -208,6 +215,8 @@ class Components:
     identity: Identity | None = None
     #: The ``admin`` user's password when this start created it (show it on a terminal only).
     bootstrap_password: str | None = None
+    #: ``/k8s/clusters/…`` (with management on).
+    proxy: ClusterProxy | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_background(self) -> None:
@@ -231,6 +240,8 @@ class Components:
         await self.controllers.stop()
         if self.identity is not None:
             await self.identity.stop()
+        if self.proxy is not None:
+            await self.proxy.close()
 
     async def close(self) -> None:
         """Write what the audit log still holds (after the servers stopped)."""
@@ -295,6 +306,7 @@ async def build_components(
     identity = _identity(settings, kube) if settings.management else None
     if identity is not None:
         authenticators.append(identity.authenticator)
+    proxy = _cluster_proxy(kube, authorizer, metrics) if settings.management else None
     https_app = APIServerApp(
         authenticator=UnionAuthenticator(*authenticators),
         authorizer=authorizer,
@@ -303,10 +315,16 @@ async def build_components(
         api=kube.api,
         openapi=kube.openapi,
         audit=None if audit_log is None else Audit(audit_log, Level.parse(settings.audit_level)),
-        routes=[_ca_route(tls.ca_pem), *(identity.routes if identity is not None else ())],
+        routes=[
+            _ca_route(tls.ca_pem),
+            *(identity.routes if identity is not None else ()),
+            *([proxy.route()] if proxy is not None else []),
+        ],
         filters=identity.filters if identity is not None else (),
         origins=_own_origins(settings, https_port),
     )
+    if proxy is not None:
+        proxy.local_app = https_app.dispatch_authenticated
     http_app = HTTPRedirectApp(
         health=health,
         metrics=metrics,
@@ -372,6 +390,7 @@ async def build_components(
         audit_log,
         identity,
         bootstrap_password,
+        proxy,
     )
 
 
@@ -390,6 +409,18 @@ def _identity(settings: ServerSettings, kube: KubeAPIServer) -> Identity:
         ttls=ttls,
     )
     return Identity(kube.api.parts, options)
+
+
+def _cluster_proxy(
+    kube: KubeAPIServer, authorizer: Authorizer, metrics: HTTPMetrics
+) -> ClusterProxy:
+    """``/k8s/clusters/…``: clusters reached directly with their registered credentials,
+    usable by global administrators (until management's per-cluster rule is wired in)."""
+    return ClusterProxy(
+        SecretAccessSource(CachedObjects(kube.api.parts)),
+        cluster_admins_may_use(authorizer),
+        metrics=ProxyMetrics(metrics.registry),
+    )
 
 
 def _ca_route(ca_pem: bytes) -> Route:
