@@ -112,7 +112,7 @@ def test_watch_streams_through(topo: Topology, tmp_path: Path) -> None:
         watch.wait()
 
 
-async def test_logs_through_the_proxy(topo: Topology, tmp_path: Path) -> None:
+async def test_logs_and_exec_through_the_proxy(topo: Topology, tmp_path: Path) -> None:
     nodes = json.loads(ok(kubectl(topo, tmp_path, "alice", "get", "nodes", "-o", "json")))
     node = nodes["items"][0]["metadata"]["name"]
     name = "p-" + uuid.uuid4().hex[:8]
@@ -131,7 +131,18 @@ async def test_logs_through_the_proxy(topo: Topology, tmp_path: Path) -> None:
     await eventually(running, "the pod running on its simulated node", deadline=30)
     logs = kubectl(topo, tmp_path, "alice", "logs", name)
     assert logs.returncode == 0, logs.stderr
+    assert f"simulated container c of pod default/{name}: line 1" in logs.stdout
     assert any(e["objectRef"].get("subresource") == "log" for e in events_for(topo, name))
+
+    # kubectl 1.32 execs over WebSocket; the downstream Corral server serves only
+    # watches over WebSocket and refuses the upgrade (400), which reaches kubectl;
+    # kubectl then falls back to SPDY, which the proxy refuses, saying so.
+    done = kubectl(topo, tmp_path, "alice", "exec", name, "--", "true")
+    assert done.returncode != 0
+    assert "SPDY upgrades are not supported through Corral's cluster proxy" in done.stderr
+    upgrades = [e for e in events_for(topo, name) if e["objectRef"].get("subresource") == "exec"]
+    assert upgrades
+    assert upgrades[0]["impersonatedUser"]["username"] == "alice"
 
 
 async def test_exec_answer_of_the_cluster_is_relayed(topo: Topology, tmp_path: Path) -> None:

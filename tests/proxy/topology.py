@@ -131,23 +131,25 @@ def register_agent(downstream: CorralServer) -> str:
     return str(token["status"]["token"])
 
 
-def register_cluster(management: CorralServer, downstream: CorralServer, sa_token: str) -> None:
-    """The ``cluster-agent`` Secret, as the agent's registration leaves it."""
+def register_cluster(
+    management: CorralServer, cluster: str, address: str, ca_pem: str, sa_token: str
+) -> None:
+    """The ``cluster-agent`` Secret of ``cluster``, as the agent's registration leaves it."""
 
     def b64(text: str) -> str:
         return base64.b64encode(text.encode()).decode()
 
     with management.client(management.token) as http:
-        created(http.post("/api/v1/namespaces", json={"metadata": {"name": CLUSTER}}))
+        created(http.post("/api/v1/namespaces", json={"metadata": {"name": cluster}}))
         created(
             http.post(
-                f"/api/v1/namespaces/{CLUSTER}/secrets",
+                f"/api/v1/namespaces/{cluster}/secrets",
                 json={
                     "metadata": {"name": "cluster-agent"},
                     "type": "corral.io/cluster-agent",
                     "data": {
-                        "address": b64(downstream.https_url),
-                        "caCert": b64(downstream.ca_path.read_text()),
+                        "address": b64(address),
+                        "caCert": b64(ca_pem),
                         "token": b64(sa_token),
                     },
                 },
@@ -212,6 +214,7 @@ def topology(root: Path) -> Iterator[Topology]:
         running_server(root / "management") as management,
     ):
         sa_token = register_agent(downstream)
-        register_cluster(management, downstream, sa_token)
+        ca = downstream.ca_path.read_text()
+        register_cluster(management, CLUSTER, downstream.https_url, ca, sa_token)
         tokens = make_users(management)
         yield Topology(management, downstream, audit, tokens)
