@@ -15,6 +15,7 @@ from bench import (
     kube_bench,
     kubectl_apply_bench,
     postgres_bench,
+    proxy_bench,
     replicas_bench,
     ssa_bench,
     startup_bench,
@@ -37,6 +38,7 @@ SUITES = {
     "etcd": etcd_bench.run,
     "postgres": postgres_bench.run,
     "replicas": replicas_bench.run,
+    "proxy": proxy_bench.run,
 }
 
 
