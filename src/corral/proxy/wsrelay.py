@@ -87,7 +87,7 @@ async def open_relay(
     stream: httpcore.AsyncNetworkStream = response.extensions["network_stream"]
     if _header(response.headers, b"sec-websocket-accept") != _accept_value(key):
         with contextlib.suppress(Exception):
-            await stream.aclose()
+            await response.aclose()
         raise StatusError(
             f"cluster {cluster} answered the upgrade without a valid Sec-WebSocket-Accept",
             code=502,
@@ -99,7 +99,11 @@ async def open_relay(
         protocol = None
 
     async def relay(receive: Receive, send: Send) -> None:
-        await _relay(stream, receive, send)
+        try:
+            await _relay(stream, receive, send)
+        finally:  # the pool forgets the upgraded connection (and closes it)
+            with contextlib.suppress(Exception):
+                await response.aclose()
 
     return WebSocketRelay(101, subprotocol=protocol, relay=relay)
 
