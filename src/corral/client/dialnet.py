@@ -42,7 +42,7 @@ import anyio.abc
 import httpcore
 from anyio.streams.tls import TLSAttribute, TLSStream
 
-from corral.client.dialing import Dialer
+from corral.client.dialing import ClusterUnavailable, Dialer
 
 #: Seconds an idle pooled connection is kept: below the keep-alive timeout of
 #: the API servers Corral talks to (uvicorn's default is 5 s), so a pooled
@@ -52,9 +52,16 @@ KEEPALIVE_EXPIRY = 4.0
 
 @contextlib.contextmanager
 def _as_httpcore(failure: type[Exception]) -> Iterator[None]:
-    """Stream errors raised inside as httpcore's ``failure`` (timeouts as their kind)."""
+    """Stream errors raised inside as httpcore's ``failure`` (timeouts as their kind).
+
+    Any failure of the dialed stream counts (a tunnel stream has its own
+    error classes: reset, closed session); `ClusterUnavailable` and
+    httpcore's own errors pass unchanged.
+    """
     try:
         yield
+    except (ClusterUnavailable, httpcore.NetworkError, httpcore.TimeoutException):
+        raise
     except TimeoutError as exc:
         timeout: type[Exception] = httpcore.ConnectTimeout
         if failure is httpcore.ReadError:
@@ -62,7 +69,7 @@ def _as_httpcore(failure: type[Exception]) -> Iterator[None]:
         elif failure is httpcore.WriteError:
             timeout = httpcore.WriteTimeout
         raise timeout(str(exc) or "timed out") from exc
-    except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError, ssl.SSLError) as exc:
+    except Exception as exc:
         raise failure(f"{type(exc).__name__}: {exc}") from exc
 
 

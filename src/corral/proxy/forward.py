@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import httpcore
 
 from corral.apiserver.asgi import AnyResponse, Receive, Response, StreamingResponse
-from corral.machinery.status import ServiceUnavailable
+from corral.machinery.status import BadRequest, ServiceUnavailable
 from corral.proxy.headers import Headers, incoming
 
 log = logging.getLogger("corral.proxy")
@@ -65,12 +65,16 @@ def timeouts(long_running: bool) -> dict[str, float | None]:
     }
 
 
+class ClientGone(Exception):
+    """The client disconnected before its request body was complete."""
+
+
 async def request_body(receive: Receive) -> AsyncIterator[bytes]:
     """The client's body, chunk by chunk as it arrives."""
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            raise ConnectionError("the client went away while sending its body")
+            raise ClientGone("the client went away while sending its body")
         chunk: bytes = message.get("body", b"")
         if chunk:
             yield chunk
@@ -124,6 +128,8 @@ async def forward(
         response = await pool.handle_async_request(request)
     except (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError) as exc:
         raise unreachable(cluster, exc) from None
+    except ClientGone:
+        raise BadRequest("the request body ended before it was complete") from None
     answer_headers = incoming(response.headers, service_proxy=service_proxy)
     content_type = _DEFAULT_TYPE
     length: int | None = None

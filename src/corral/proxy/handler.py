@@ -30,8 +30,10 @@ this order, before anything leaves:
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import unquote
+
+import httpcore
 
 from corral.apiserver.asgi import AnyResponse, Request
 from corral.apiserver.inflight import is_long_running
@@ -50,7 +52,7 @@ from corral.machinery.status import (
 )
 from corral.proxy.errors import ClusterNotFound, ImpersonationMissing
 from corral.proxy.forward import forward, request_body, upstream_url
-from corral.proxy.headers import outgoing
+from corral.proxy.headers import Headers, outgoing
 from corral.proxy.identity import (
     NOT_A_CORRAL_USER,
     check_outgoing,
@@ -158,6 +160,23 @@ class ClusterProxy:
                 "", detail=f"refused to forward to cluster {target.cluster}: {exc}"
             ) from None
         url = upstream_url(access.config.server, target.path_and_query)
+        try:
+            response = await self._send(request, target, pool, url, headers, body, websocket)
+        except ClusterUnavailable:  # the tunnel went away between lookup and dial
+            raise ServiceUnavailable(f"cluster {target.cluster} is not connected") from None
+        self._metrics.latency(target.cluster, time.perf_counter() - started)
+        return response
+
+    async def _send(
+        self,
+        request: Request,
+        target: Target,
+        pool: httpcore.AsyncConnectionPool,
+        url: httpcore.URL,
+        headers: Headers,
+        body: AsyncIterator[bytes] | None,
+        websocket: bool,
+    ) -> AnyResponse:
         if websocket:
             response = await open_relay(
                 pool, target.cluster, url, headers, list(request.scope.get("subprotocols") or [])
@@ -173,7 +192,6 @@ class ClusterProxy:
                 long_running=is_long_running(request) or _follows(request),
                 service_proxy=target.service_proxy,
             )
-        self._metrics.latency(target.cluster, time.perf_counter() - started)
         return response
 
     async def _local(self, request: Request, target: Target) -> AnyResponse:
