@@ -95,6 +95,7 @@ from corral.client import Client, ClientError
 from corral.kube.context import KubeOptions
 from corral.kube.manager import ControllerManager, LeaseTimings
 from corral.machinery.authn import Authenticator, UnionAuthenticator
+from corral.machinery.authz import Authorizer
 from corral.machinery.status import MethodNotAllowed, StatusError
 from corral.management import Identity, IdentityOptions, TokenTTLs
 from corral.management.agenttunnels import AgentTunnels, TunnelOptions
@@ -113,6 +114,12 @@ from corral.pki import (
 )
 from corral.pki.signingkey import ensure_service_account_key, existing_service_account_key
 from corral.pki.store import existing_ca
+from corral.proxy import (
+    ClusterProxy,
+    ProxyMetrics,
+    SecretAccessSource,
+    cluster_admins_may_use,
+)
 from corral.storage import Backend, StorageError, open_backend
 from corral.storage.encryption import DecryptError, EncryptionAtRest, status_path_for
 
@@ -220,6 +227,8 @@ class Components:
     clusters: ClusterService | None = None
     #: Agent tunnels (``/v3/connect``) and the access source over them (management only).
     tunnels: AgentTunnels | None = None
+    #: ``/k8s/clusters/…`` (with management on).
+    proxy: ClusterProxy | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_background(self) -> None:
@@ -249,6 +258,8 @@ class Components:
             await self.clusters.stop()
         if self.identity is not None:
             await self.identity.stop()
+        if self.proxy is not None:
+            await self.proxy.close()
 
     async def close(self) -> None:
         """Write what the audit log still holds (after the servers stopped)."""
@@ -317,6 +328,11 @@ async def build_components(
     if identity is not None:
         authenticators.append(identity.authenticator)
     clusters = _clusters(settings, kube, tls.ca_pem) if settings.management else None
+    proxy = (
+        _cluster_proxy(kube, authorizer, metrics, tunnels, clusters)
+        if settings.management
+        else None
+    )
     https_app = APIServerApp(
         authenticator=UnionAuthenticator(*authenticators),
         authorizer=authorizer,
@@ -329,11 +345,14 @@ async def build_components(
             _ca_route(tls.ca_pem),
             *(identity.routes if identity is not None else ()),
             *(clusters.routes if clusters is not None else ()),
+            *([proxy.route()] if proxy is not None else []),
         ],
         filters=identity.filters if identity is not None else (),
         origins=_own_origins(settings, https_port),
         websocket_routes=tunnels.websocket_routes if tunnels is not None else None,
     )
+    if proxy is not None:
+        proxy.local_app = https_app.dispatch_authenticated
     http_app = HTTPRedirectApp(
         health=health,
         metrics=metrics,
@@ -415,6 +434,7 @@ async def build_components(
         bootstrap_password,
         clusters,
         tunnels=tunnels,
+        proxy=proxy,
     )
 
 
@@ -459,6 +479,25 @@ def _clusters(settings: ServerSettings, kube: KubeAPIServer, ca_pem: bytes) -> C
         ca_pem=ca_pem, server_url=settings.server_url, lease_timings=settings.lease_timings
     )
     return ClusterService(kube.api.parts, options)
+
+
+def _cluster_proxy(
+    kube: KubeAPIServer,
+    authorizer: Authorizer,
+    metrics: HTTPMetrics,
+    tunnels: AgentTunnels | None,
+    clusters: ClusterService | None,
+) -> ClusterProxy:
+    """``/k8s/clusters/…``: clusters reached through their agents' tunnels (directly with
+    their registered credentials without tunnels), used by whom management allows (global
+    administrators without it)."""
+    return ClusterProxy(
+        tunnels.access
+        if tunnels is not None
+        else SecretAccessSource(CachedObjects(kube.api.parts)),
+        clusters.users.may_use if clusters is not None else cluster_admins_may_use(authorizer),
+        metrics=ProxyMetrics(metrics.registry),
+    )
 
 
 def _ca_route(ca_pem: bytes) -> Route:

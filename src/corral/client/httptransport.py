@@ -10,6 +10,12 @@ server bounds with ``timeoutSeconds``), and the translation of httpx's
 exceptions into the builtin ``ConnectionError``/``TimeoutError`` family the
 `Transport` protocol promises (as `ConnectionFailed`/`RequestTimeout`), except
 a failed TLS handshake, which is a `TLSError` so that it is not retried.
+
+With a ``dialer`` (`corral.client.dialing`), connections are opened by it
+instead of by TCP from here (a cluster behind its agent's tunnel): the pool
+is httpcore's over `DialerBackend`, TLS negotiated end to end over the
+dialed stream against the config's CA and server name, idle connections
+kept `KEEPALIVE_EXPIRY` seconds.
 """
 
 from __future__ import annotations
@@ -20,10 +26,13 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpcore
 import httpx
 
 from corral.client.config import ClusterConfig
 from corral.client.credentials import Authorizer, ssl_context
+from corral.client.dialing import Dialer
+from corral.client.dialnet import KEEPALIVE_EXPIRY, DialerBackend
 from corral.client.errors import ConnectionFailed, RequestTimeout, TLSError
 from corral.client.transport import DEFAULT_TIMEOUT, Query, SimpleResponse
 
@@ -70,12 +79,30 @@ class _Stream:
             yield buffer
 
 
+def _dialed_transport(verify: ssl.SSLContext | bool, dialer: Dialer) -> httpx.AsyncHTTPTransport:
+    """httpx's transport whose connection pool dials through ``dialer``.
+
+    httpx offers no network-backend option, so its pool is replaced by an
+    equivalent httpcore pool over `DialerBackend` (httpx maps that pool's
+    exceptions and requests exactly as for its own).
+    """
+    transport = httpx.AsyncHTTPTransport(verify=verify, trust_env=False)
+    context = verify if isinstance(verify, ssl.SSLContext) else None
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=context,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
+        network_backend=DialerBackend(dialer),
+    )
+    return transport
+
+
 class HTTPTransport:
     """Requests to the API server ``config`` describes, over one connection pool."""
 
     def __init__(
         self,
         config: ClusterConfig,
+        dialer: Dialer | None = None,
         *,
         timeout: float = DEFAULT_TIMEOUT,
         user_agent: str = "corral-client",
@@ -93,6 +120,7 @@ class HTTPTransport:
             timeout=httpx.Timeout(timeout),
             headers={"User-Agent": user_agent},
             trust_env=False,
+            transport=None if dialer is None else _dialed_transport(verify, dialer),
         )
 
     def _build(
