@@ -27,9 +27,10 @@ that leaves everything on disk as it was:
    app exists the cluster kinds and the ``cacerts``/``agent-image``/
    ``server-url`` Settings; its leader-elected controller starts with the
    others (`Components.start_background`);
-6. build (not start) the controller manager and the simulated nodes, whose
-   clients are in-process (loopback) and act as named system users; `serve`
-   starts them once the servers listen (`Components.start_background`).
+6. build (not start) the controller manager, the per-cluster health
+   controllers (management only) and the simulated nodes, whose clients are
+   in-process (loopback) and act as named system users; `serve` starts them
+   once the servers listen (`Components.start_background`).
 
 The audit log (``--audit-log-path``) is opened with the apps and is the
 outermost filter of the HTTPS app; it is closed (its queue written) by
@@ -82,7 +83,7 @@ from corral.auth import (
     SharedMaterialError,
     ensure_admin_credentials,
 )
-from corral.auth.rbac import CONTROLLER_MANAGER_USER, MANAGEMENT_USER
+from corral.auth.rbac import CLUSTER_HEALTH_USER, CONTROLLER_MANAGER_USER, MANAGEMENT_USER
 from corral.auth.sharedmaterial import (
     share_admin_token,
     share_tls_material,
@@ -99,6 +100,7 @@ from corral.machinery.authz import Authorizer
 from corral.machinery.status import MethodNotAllowed, StatusError
 from corral.management import Identity, IdentityOptions, TokenTTLs
 from corral.management.agenttunnels import AgentTunnels, TunnelOptions
+from corral.management.clusterhealth import ElectedClusterHealth
 from corral.management.clusters import ClusterOptions, ClusterService
 from corral.management.peertunnels import peer_secret
 from corral.node.simulated import SimulatedNodes
@@ -229,6 +231,8 @@ class Components:
     tunnels: AgentTunnels | None = None
     #: ``/k8s/clusters/…`` (with management on).
     proxy: ClusterProxy | None = None
+    #: The per-cluster health controllers (management only; leader-elected).
+    cluster_health: ElectedClusterHealth | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_background(self) -> None:
@@ -237,6 +241,8 @@ class Components:
         self.controllers.start()
         if self.clusters is not None:
             self.clusters.start_controllers()
+        if self.cluster_health is not None:
+            self.cluster_health.start()
         if self.nodes is not None:
             await self.nodes.start()
         if self.encryption is not None:
@@ -252,6 +258,8 @@ class Components:
         if self.nodes is not None:
             await self.nodes.stop()
         await self.controllers.stop()
+        if self.cluster_health is not None:
+            await self.cluster_health.stop()
         if self.tunnels is not None:
             await self.tunnels.stop()
         if self.clusters is not None:
@@ -413,6 +421,15 @@ async def build_components(
     if tunnels is not None and clusters is not None and clusters.registration is not None:
         # The agents' endpoints authenticate with the clusters' registration tokens.
         await tunnels.start(client_for(MANAGEMENT_USER), clusters.registration)
+    cluster_health = None
+    if tunnels is not None:
+        # Least privilege: the ClusterRole system:corral-cluster-health.
+        cluster_health = ElectedClusterHealth(
+            client_for(CLUSTER_HEALTH_USER),
+            tunnels.access,
+            authorizer,
+            lease=settings.lease_timings,
+        )
     nodes = SimulatedNodes(client_for, settings.simulate_nodes) if settings.simulate_nodes else None
     if nodes is not None:  # pods/log, exec… of pods on simulated nodes reach them
         add_node_connector(kube.api.parts, nodes.connector)
@@ -435,6 +452,7 @@ async def build_components(
         clusters,
         tunnels=tunnels,
         proxy=proxy,
+        cluster_health=cluster_health,
     )
 
 
