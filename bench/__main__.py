@@ -10,6 +10,7 @@ from bench import (
     api_bench,
     audit_bench,
     authz_bench,
+    clusters,
     etcd_bench,
     identity_bench,
     kube_bench,
@@ -39,6 +40,7 @@ SUITES = {
     "postgres": postgres_bench.run,
     "replicas": replicas_bench.run,
     "proxy": proxy_bench.run,
+    "clusters": clusters.run,
 }
 
 

@@ -15,16 +15,27 @@ upgrades pass the same filters and are served only for watches
 
 Start-up adds what upper layers serve: ``routes`` (the identity endpoints
 under ``/v3``), ``filters`` run right after authentication and the session
-guard (the forced password change), and ``origins``, the server's own
-origins a cookie-authenticated WebSocket upgrade must come from.
+guard (the forced password change), ``origins``, the server's own
+origins a cookie-authenticated WebSocket upgrade must come from, and
+``websocket_routes``: WebSocket paths served by their own ASGI handler
+*instead of* the user pipeline (the agents' tunnel endpoints, which
+authenticate with a registration token and rate-limit failures themselves).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from corral.apiserver.api import KubeAPI
-from corral.apiserver.asgi import AnyResponse, Receive, Request, Scope, Send, serve_lifespan
+from corral.apiserver.asgi import (
+    AnyResponse,
+    ASGIApp,
+    Receive,
+    Request,
+    Scope,
+    Send,
+    serve_lifespan,
+)
 from corral.apiserver.authorizer import AllowAll
 from corral.apiserver.handling import answer
 from corral.apiserver.health import HealthChecks, health_routes
@@ -86,8 +97,10 @@ class APIServerApp:
         routes: Sequence[Route] = (),
         filters: Sequence[Filter] = (),
         origins: Iterable[str] = (),
+        websocket_routes: Mapping[str, ASGIApp] | None = None,
     ) -> None:
         extra_routes = routes
+        self._websocket_routes = dict(websocket_routes or {})
         routes = [*health_routes(health), Route("metrics", "/metrics", metrics.handle)]
         routes += extra_routes
         if api is not None:
@@ -131,6 +144,10 @@ class APIServerApp:
         if scope["type"] == "http":
             await answer(scope, send, self._router, self._handler, self._metrics, receive)
         elif scope["type"] == "websocket":
+            own = self._websocket_routes.get(scope.get("path", "").rstrip("/"))
+            if own is not None:  # authenticates itself (agent tunnels)
+                await own(scope, receive, send)
+                return
             await serve_websocket(
                 scope, receive, send, self._router, self._ws_handler, self._metrics
             )

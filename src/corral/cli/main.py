@@ -16,7 +16,9 @@ from collections.abc import Sequence
 import click
 
 from corral import __version__
+from corral.cli.agent_command import agent_command
 from corral.cli.backup_command import backup_command, restore_command
+from corral.cli.cluster_command import cluster_command, kubeconfig_command
 from corral.cli.errors import CLIError
 from corral.cli.login_command import login_command, logout_command
 from corral.cli.secrets_encrypt import secrets_encrypt_command
@@ -35,8 +37,11 @@ cli.add_command(secrets_encrypt_command)
 cli.add_command(login_command)
 cli.add_command(logout_command)
 cli.add_command(user_command)
+cli.add_command(cluster_command)
+cli.add_command(kubeconfig_command)
 cli.add_command(backup_command)
 cli.add_command(restore_command)
+cli.add_command(agent_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

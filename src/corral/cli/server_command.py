@@ -143,6 +143,15 @@ def _drop_empty(
     "without Corral's management features (clusters, users, projects, catalog).",
 )
 @click.option(
+    "--server-url",
+    default=None,
+    envvar="CORRAL_SERVER_URL",
+    show_envvar=True,
+    help="The https:// address agents and kubeconfigs use to reach this server (no path); "
+    "written to the server-url setting at start. Without it the setting keeps its value "
+    "(kubectl edit setting server-url).",
+)
+@click.option(
     "--simulate-nodes",
     type=click.IntRange(0, 10000),
     default=0,
@@ -325,6 +334,23 @@ def _drop_empty(
     envvar="CORRAL_KUBECONFIG_TOKEN_TTL",
     show_envvar=True,
     help="How long the token of a kubeconfig written by 'corral login' lasts.",
+)
+@click.option(
+    "--advertise-url",
+    envvar="CORRAL_ADVERTISE_URL",
+    show_envvar=True,
+    help="Where other replicas reach this one (https://host:port; default: from the bind "
+    "address and HTTPS port). Requests for a cluster whose agent is connected to another "
+    "replica are forwarded there.",
+)
+@click.option(
+    "--cluster-agent-timeout",
+    type=DurationType(),
+    default="45s",
+    show_default=True,
+    envvar="CORRAL_CLUSTER_AGENT_TIMEOUT",
+    show_envvar=True,
+    help="How soon a cluster whose agent's replica stopped is marked Disconnected.",
 )
 @click.option(
     "--shutdown-grace-period",

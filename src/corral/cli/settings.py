@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from corral.cli.errors import SettingsError
 
@@ -38,6 +39,8 @@ class ServerSettings:
     event_ttl: int = 3600
     #: Corral's management features are on (off with ``--no-management``).
     management: bool = True
+    #: ``--server-url``: written to the ``server-url`` Setting at start (None: left as is).
+    server_url: str | None = None
     #: Simulated nodes to register (``--simulate-nodes``).
     simulate_nodes: int = 0
     #: Built-in controllers to run (``--controllers``, resolved to names).
@@ -71,6 +74,10 @@ class ServerSettings:
     session_idle_timeout: int = 0
     token_max_ttl: int = 90 * 24 * 3600
     kubeconfig_token_ttl: int = 30 * 24 * 3600
+    #: ``--advertise-url``: where peers reach this replica (None: `https_url`).
+    advertise_url: str | None = None
+    #: ``--cluster-agent-timeout`` in seconds.
+    cluster_agent_timeout: float = 45.0
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> ServerSettings:
@@ -101,6 +108,7 @@ class ServerSettings:
             cert_check_interval=float(params["cert_check_interval"]),
             event_ttl=_positive_ttl(int(params.get("event_ttl", 3600))),
             management=not params.get("no_management", False),
+            server_url=_server_url(params.get("server_url")),
             simulate_nodes=int(params.get("simulate_nodes") or 0),
             controllers=_controllers(str(params.get("controllers", "*"))),
             lease_timings=_lease_timings(params),
@@ -125,6 +133,10 @@ class ServerSettings:
             session_idle_timeout=_seconds(params, "session_idle_timeout", 0),
             token_max_ttl=_seconds(params, "token_max_ttl", 90 * 24 * 3600),
             kubeconfig_token_ttl=_seconds(params, "kubeconfig_token_ttl", 30 * 24 * 3600),
+            advertise_url=_advertise_url(params.get("advertise_url")),
+            cluster_agent_timeout=float(
+                _seconds(params, "cluster_agent_timeout", 45, zero_ok=False)
+            ),
         )
 
     @property
@@ -146,6 +158,27 @@ class ServerSettings:
     def https_url(self, port: int | None = None) -> str:
         """``https://<public host>:<port>`` (the HTTPS port by default)."""
         return f"https://{self.public_host}:{self.https_port if port is None else port}"
+
+
+def _advertise_url(value: Any) -> str | None:
+    if not value:
+        return None
+    text = str(value).strip().rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme != "https" or not parts.hostname or parts.path or parts.query:
+        raise SettingsError(f"--advertise-url {text!r} must be https://host:port, with no path")
+    return text
+
+
+def _server_url(value: Any) -> str | None:
+    from corral.management.serversettings import server_url_problem
+
+    if value is None or value == "":
+        return None
+    problem = server_url_problem(str(value))
+    if problem:
+        raise SettingsError(f"--server-url {value!r}: {problem}")
+    return str(value).rstrip("/")
 
 
 def _path_in(data_dir: Path, name: str) -> Path:

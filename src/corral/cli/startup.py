@@ -21,10 +21,16 @@ that leaves everything on disk as it was:
    token authenticator, ``/v3`` routes and password-change filter go into the
    HTTPS app; once the app exists it installs the User and Token kinds and
    the ``admin`` user (whose new bootstrap password `Components` carries, for
-   `serve` to show on a terminal only);
-6. build (not start) the controller manager and the simulated nodes, whose
-   clients are in-process (loopback) and act as named system users; `serve`
-   starts them once the servers listen (`Components.start_background`).
+   `serve` to show on a terminal only); then clusters
+   (`corral.management.clusters.ClusterService`): the cluster admission
+   plugin and ``/v3`` settings, import and kubeconfig routes, and once the
+   app exists the cluster kinds and the ``cacerts``/``agent-image``/
+   ``server-url`` Settings; its leader-elected controller starts with the
+   others (`Components.start_background`);
+6. build (not start) the controller manager, the per-cluster health
+   controllers (management only) and the simulated nodes, whose clients are
+   in-process (loopback) and act as named system users; `serve` starts them
+   once the servers listen (`Components.start_background`).
 
 The audit log (``--audit-log-path``) is opened with the apps and is the
 outermost filter of the HTTPS app; it is closed (its queue written) by
@@ -77,7 +83,7 @@ from corral.auth import (
     SharedMaterialError,
     ensure_admin_credentials,
 )
-from corral.auth.rbac import CONTROLLER_MANAGER_USER, MANAGEMENT_USER
+from corral.auth.rbac import CLUSTER_HEALTH_USER, CONTROLLER_MANAGER_USER, MANAGEMENT_USER
 from corral.auth.sharedmaterial import (
     share_admin_token,
     share_tls_material,
@@ -93,6 +99,10 @@ from corral.machinery.authn import Authenticator, UnionAuthenticator
 from corral.machinery.authz import Authorizer
 from corral.machinery.status import MethodNotAllowed, StatusError
 from corral.management import Identity, IdentityOptions, TokenTTLs
+from corral.management.agenttunnels import AgentTunnels, TunnelOptions
+from corral.management.clusterhealth import ElectedClusterHealth
+from corral.management.clusters import ClusterOptions, ClusterService
+from corral.management.peertunnels import peer_secret
 from corral.node.simulated import SimulatedNodes
 from corral.pki import (
     CertPolicy,
@@ -215,14 +225,24 @@ class Components:
     identity: Identity | None = None
     #: The ``admin`` user's password when this start created it (show it on a terminal only).
     bootstrap_password: str | None = None
+    #: Clusters, settings, import manifests, kubeconfigs (management on).
+    clusters: ClusterService | None = None
+    #: Agent tunnels (``/v3/connect``) and the access source over them (management only).
+    tunnels: AgentTunnels | None = None
     #: ``/k8s/clusters/…`` (with management on).
     proxy: ClusterProxy | None = None
+    #: The per-cluster health controllers (management only; leader-elected).
+    cluster_health: ElectedClusterHealth | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_background(self) -> None:
         """Start the leader-elected controllers, the simulated nodes and the
         re-encryption of stored values."""
         self.controllers.start()
+        if self.clusters is not None:
+            self.clusters.start_controllers()
+        if self.cluster_health is not None:
+            self.cluster_health.start()
         if self.nodes is not None:
             await self.nodes.start()
         if self.encryption is not None:
@@ -238,6 +258,12 @@ class Components:
         if self.nodes is not None:
             await self.nodes.stop()
         await self.controllers.stop()
+        if self.cluster_health is not None:
+            await self.cluster_health.stop()
+        if self.tunnels is not None:
+            await self.tunnels.stop()
+        if self.clusters is not None:
+            await self.clusters.stop()
         if self.identity is not None:
             await self.identity.stop()
         if self.proxy is not None:
@@ -304,9 +330,17 @@ async def build_components(
         ServiceAccountAuthenticator(sa_tokens, CachedObjects(kube.api.parts)),
     ]
     identity = _identity(settings, kube) if settings.management else None
+    tunnels = (
+        _agent_tunnels(settings, paths, tls.ca_pem, https_port) if settings.management else None
+    )
     if identity is not None:
         authenticators.append(identity.authenticator)
-    proxy = _cluster_proxy(kube, authorizer, metrics) if settings.management else None
+    clusters = _clusters(settings, kube, tls.ca_pem) if settings.management else None
+    proxy = (
+        _cluster_proxy(kube, authorizer, metrics, tunnels, clusters)
+        if settings.management
+        else None
+    )
     https_app = APIServerApp(
         authenticator=UnionAuthenticator(*authenticators),
         authorizer=authorizer,
@@ -318,10 +352,12 @@ async def build_components(
         routes=[
             _ca_route(tls.ca_pem),
             *(identity.routes if identity is not None else ()),
+            *(clusters.routes if clusters is not None else ()),
             *([proxy.route()] if proxy is not None else []),
         ],
         filters=identity.filters if identity is not None else (),
         origins=_own_origins(settings, https_port),
+        websocket_routes=tunnels.websocket_routes if tunnels is not None else None,
     )
     if proxy is not None:
         proxy.local_app = https_app.dispatch_authenticated
@@ -362,15 +398,38 @@ async def build_components(
         except (StatusError, ClientError, TimeoutError) as exc:
             await identity.stop()
             raise StartupError(f"cannot set up local users: {exc}") from None
+    if clusters is not None:
+        try:
+            tokens = identity.tokens if identity is not None else None
+            await clusters.start(client_for(MANAGEMENT_USER), tokens)
+        except (StatusError, ClientError, TimeoutError) as exc:
+            await clusters.stop()
+            if identity is not None:
+                await identity.stop()
+            raise StartupError(f"cannot set up clusters: {exc}") from None
     try:
         # Last: a replica joining at the same moment waits for this record
         # (`sync_admin_kubeconfig`), so it finds the admin User, its password
         # and the RBAC defaults made, instead of racing to make them too.
         await share_admin_token(backend, kubeconfig_path, credentials.token_hash)
     except AuthError as exc:
+        if clusters is not None:
+            await clusters.stop()
         if identity is not None:
             await identity.stop()
         raise StartupError(str(exc)) from None
+    if tunnels is not None and clusters is not None and clusters.registration is not None:
+        # The agents' endpoints authenticate with the clusters' registration tokens.
+        await tunnels.start(client_for(MANAGEMENT_USER), clusters.registration)
+    cluster_health = None
+    if tunnels is not None:
+        # Least privilege: the ClusterRole system:corral-cluster-health.
+        cluster_health = ElectedClusterHealth(
+            client_for(CLUSTER_HEALTH_USER),
+            tunnels.access,
+            authorizer,
+            lease=settings.lease_timings,
+        )
     nodes = SimulatedNodes(client_for, settings.simulate_nodes) if settings.simulate_nodes else None
     if nodes is not None:  # pods/log, exec… of pods on simulated nodes reach them
         add_node_connector(kube.api.parts, nodes.connector)
@@ -390,7 +449,10 @@ async def build_components(
         audit_log,
         identity,
         bootstrap_password,
-        proxy,
+        clusters,
+        tunnels=tunnels,
+        proxy=proxy,
+        cluster_health=cluster_health,
     )
 
 
@@ -411,14 +473,47 @@ def _identity(settings: ServerSettings, kube: KubeAPIServer) -> Identity:
     return Identity(kube.api.parts, options)
 
 
+def _agent_tunnels(
+    settings: ServerSettings, paths: TLSPaths, ca_pem: bytes, https_port: int
+) -> AgentTunnels:
+    """The agents' tunnel endpoints; this replica is known by its advertised URL."""
+    advertise = settings.advertise_url or settings.https_url(https_port)
+    try:
+        secret = peer_secret(paths.ca_key)
+    except OSError as exc:
+        raise StartupError(f"cannot read {paths.ca_key}: {exc.strerror or exc}") from None
+    options = TunnelOptions(
+        replica=advertise,
+        advertise_url=advertise,
+        ca_pem=ca_pem,
+        peer_secret=secret,
+        agent_timeout=settings.cluster_agent_timeout,
+    )
+    return AgentTunnels(options)
+
+
+def _clusters(settings: ServerSettings, kube: KubeAPIServer, ca_pem: bytes) -> ClusterService:
+    options = ClusterOptions(
+        ca_pem=ca_pem, server_url=settings.server_url, lease_timings=settings.lease_timings
+    )
+    return ClusterService(kube.api.parts, options)
+
+
 def _cluster_proxy(
-    kube: KubeAPIServer, authorizer: Authorizer, metrics: HTTPMetrics
+    kube: KubeAPIServer,
+    authorizer: Authorizer,
+    metrics: HTTPMetrics,
+    tunnels: AgentTunnels | None,
+    clusters: ClusterService | None,
 ) -> ClusterProxy:
-    """``/k8s/clusters/…``: clusters reached directly with their registered credentials,
-    usable by global administrators (until management's per-cluster rule is wired in)."""
+    """``/k8s/clusters/…``: clusters reached through their agents' tunnels (directly with
+    their registered credentials without tunnels), used by whom management allows (global
+    administrators without it)."""
     return ClusterProxy(
-        SecretAccessSource(CachedObjects(kube.api.parts)),
-        cluster_admins_may_use(authorizer),
+        tunnels.access
+        if tunnels is not None
+        else SecretAccessSource(CachedObjects(kube.api.parts)),
+        clusters.users.may_use if clusters is not None else cluster_admins_may_use(authorizer),
         metrics=ProxyMetrics(metrics.registry),
     )
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from corral.auth.rbac.authorizer import RBACAuthorizer
 from corral.auth.rbac.bootstrap import (
+    CLUSTER_HEALTH_USER,
     CONTROLLER_MANAGER_USER,
     MANAGEMENT_USER,
     NODES_GROUP,
@@ -30,6 +31,7 @@ from corral.auth.rbac.index import RBAC_GROUP, RBAC_RESOURCES, PolicyIndex
 from corral.auth.rbac.rules import PolicyRule, rule_allows
 
 __all__ = [
+    "CLUSTER_HEALTH_USER",
     "CONTROLLER_MANAGER_USER",
     "MANAGEMENT_USER",
     "NODES_GROUP",

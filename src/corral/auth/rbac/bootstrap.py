@@ -14,14 +14,16 @@ bootstrappolicy``), created at start when absent and reconciled when present:
   ``system:authenticated`` and ``system:unauthenticated``;
 - ``corral:user-base`` (Rancher's "user-base"): the self-service identity
   paths ``/v3/users`` and ``/v3/tokens`` (own password, own tokens,
-  logout), bound to ``system:authenticated``; the endpoints then ask RBAC
+  logout), ``/v3/settings/*`` and ``/v3/clusters`` (settings, kubeconfigs),
+  bound to ``system:authenticated``; the endpoints then ask RBAC
   themselves for what only an admin may do (create a user, reset a
-  password);
+  password) and about the objects they read;
 - Corral's own components: ``system:kube-controller-manager`` (the
   controller manager and its scheduler, user ``system:kube-controller-
   manager``), ``system:node`` (group ``system:nodes``: the simulated
-  nodes, users ``system:node:<name>``) and ``system:corral-management``
-  (local users and tokens), least privilege for what they do.
+  nodes, users ``system:node:<name>``), ``system:corral-management``
+  (local users and tokens) and ``system:corral-cluster-health`` (Cluster
+  status and mirrored events), least privilege for what they do.
 
 Reconciling follows the ``rbac.authorization.kubernetes.io/autoupdate``
 annotation: unless it is ``"false"``, rules the stored role lacks are
@@ -43,6 +45,8 @@ AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-"
 CONTROLLER_MANAGER_USER = "system:kube-controller-manager"
 #: Corral's local-identity component (users, tokens, password Secrets).
 MANAGEMENT_USER = "system:corral-management"
+#: Corral's per-cluster health controllers (Cluster status, mirrored events).
+CLUSTER_HEALTH_USER = "system:corral-cluster-health"
 NODES_GROUP = "system:nodes"
 
 Obj = dict[str, Any]
@@ -263,8 +267,20 @@ def _management_rules() -> list[Obj]:
     cluster-admin)."""
     return [
         _rule(["management.corral.io"], ["users", "tokens"], [*READ, *RW]),
+        # clusters, their registration tokens, settings (issue 9)
+        _rule(
+            ["management.corral.io"],
+            ["clusters", "clusterregistrationtokens", "settings"],
+            [*READ, *RW],
+        ),
+        _rule(
+            ["management.corral.io"],
+            ["clusters/status", "clusterregistrationtokens/status"],
+            ["get", "update", "patch"],
+        ),
+        _rule(["coordination.k8s.io"], ["leases"], ["get", "create", "update", "delete"]),
         _rule(["apiextensions.k8s.io"], ["customresourcedefinitions"], [*READ, "create"]),
-        _rule([""], ["namespaces"], ["get", "create"]),
+        _rule([""], ["namespaces"], ["get", "create", "delete"]),
         _rule([""], ["secrets"], ["get", "create", "update", "patch", "delete"]),
         _rule(["rbac.authorization.k8s.io"], ["clusterrolebindings"], ["get", "create"]),
         {
@@ -273,6 +289,19 @@ def _management_rules() -> list[Obj]:
             "resourceNames": ["cluster-admin"],
             "verbs": ["bind"],
         },
+    ]
+
+
+def _cluster_health_rules() -> list[Obj]:
+    """The per-cluster health controllers: read Clusters, Users and the cluster-wide
+    RBAC (who is a global admin), write Cluster status, mirror downstream
+    warning Events into cluster namespaces, and hold their leader-election Lease."""
+    return [
+        _rule(["management.corral.io"], ["clusters", "users"], READ),
+        _rule(["management.corral.io"], ["clusters/status"], ["get", "patch", "update"]),
+        _rule([""], ["events"], [*READ, "create", "patch", "update", "delete"]),
+        _rule(["coordination.k8s.io"], ["leases"], ["get", "create", "update"]),
+        _rule(["rbac.authorization.k8s.io"], ["clusterroles", "clusterrolebindings"], READ),
     ]
 
 
@@ -353,10 +382,15 @@ def default_policy() -> list[tuple[str, Obj]]:
         cluster_role("system:public-info-viewer", [_urls(health, ["get"])]),
         cluster_role(
             USER_BASE,
-            [_urls(["/v3/users", "/v3/users/*", "/v3/tokens", "/v3/tokens/*"], ["*"])],
+            [
+                _urls(["/v3/users", "/v3/users/*", "/v3/tokens", "/v3/tokens/*"], ["*"]),
+                # settings and cluster actions: the endpoints ask RBAC about the objects
+                _urls(["/v3/settings/*", "/v3/clusters", "/v3/clusters/*"], ["*"]),
+            ],
         ),
         cluster_role(CONTROLLER_MANAGER_USER, _controller_manager_rules()),
         cluster_role(MANAGEMENT_USER, _management_rules()),
+        cluster_role(CLUSTER_HEALTH_USER, _cluster_health_rules()),
         cluster_role("system:node", _node_rules()),
     ]
     bindings = [
@@ -377,6 +411,9 @@ def default_policy() -> list[tuple[str, Obj]]:
             CONTROLLER_MANAGER_USER, CONTROLLER_MANAGER_USER, [("User", CONTROLLER_MANAGER_USER)]
         ),
         cluster_role_binding(MANAGEMENT_USER, MANAGEMENT_USER, [("User", MANAGEMENT_USER)]),
+        cluster_role_binding(
+            CLUSTER_HEALTH_USER, CLUSTER_HEALTH_USER, [("User", CLUSTER_HEALTH_USER)]
+        ),
         cluster_role_binding("system:node", "system:node", [("Group", NODES_GROUP)]),
     ]
     return [("clusterroles", r) for r in roles] + [("clusterrolebindings", b) for b in bindings]
