@@ -5,7 +5,8 @@ The request body streams from the client to the cluster as it arrives
 the answer streams back: a small answer of known length (the usual GET) is
 read whole and sent as one response, anything else — watches, ``logs -f``,
 large lists — chunk by chunk as the cluster sends it, until it ends or the
-client goes. A failure to reach the cluster is a 503 naming the cluster
+client goes. A GET (HEAD, OPTIONS) that fails on a pooled connection the cluster had
+closed is sent once more. A failure to reach the cluster is a 503 naming the cluster
 and the kind of failure; the exception's text (which may name addresses)
 goes to the log only, and no header value ever does.
 """
@@ -32,6 +33,7 @@ READ_TIMEOUT = 120.0
 CONNECT_TIMEOUT = 10.0
 
 _DEFAULT_TYPE = b"application/octet-stream"
+_RETRYABLE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def upstream_url(server: str, target: bytes) -> httpcore.URL:
@@ -125,7 +127,15 @@ async def forward(
         extensions={"timeout": timeouts(long_running)},
     )
     try:
-        response = await pool.handle_async_request(request)
+        try:
+            response = await pool.handle_async_request(request)
+        except (httpcore.RemoteProtocolError, httpcore.ReadError, httpcore.WriteError):
+            if body is not None or method not in _RETRYABLE:
+                raise
+            # A pooled connection the cluster closed while idle (a tunnel stream
+            # cannot be polled for that): a request without a body is sent again,
+            # once, on a connection the pool opens afresh if need be.
+            response = await pool.handle_async_request(request)
     except (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError) as exc:
         raise unreachable(cluster, exc) from None
     except ClientGone:

@@ -36,6 +36,18 @@ def new_pool(access: ClusterAccess) -> httpcore.AsyncConnectionPool:
     )
 
 
+def new_connection(access: ClusterAccess, url: httpcore.URL) -> httpcore.AsyncHTTPConnection:
+    """One connection outside the pool, for an upgrade (a WebSocket holds it to the end,
+    and a refused upgrade leaves it in a state not worth reusing)."""
+    config = access.config
+    https = config.server.startswith("https:")
+    return httpcore.AsyncHTTPConnection(
+        httpcore.Origin(url.scheme, url.host, url.port or (443 if https else 80)),
+        ssl_context=ssl_context(config) if https else None,
+        network_backend=DialerBackend(access.dialer or TCPDialer()),
+    )
+
+
 class ClusterPools:
     """The current pool of each cluster."""
 
