@@ -1,19 +1,19 @@
 """Proxied GET latency against a direct GET to the same downstream cluster.
 
-Two real servers as users run them: a downstream ``corral server
---no-management`` and a management ``corral server`` whose cluster proxy
-reaches the downstream directly (its agent's registration — address, CA,
-service-account token allowed to impersonate — in the ``cluster-agent``
-Secret, as `corral.proxy.SecretAccessSource` reads it). One keep-alive
-HTTPS client per path, one request at a time:
+Three real processes as users run them: a downstream ``corral server
+--no-management``, a management ``corral server``, and a ``corral agent``
+that imported the downstream (the command a Cluster's status shows) and
+holds the tunnel. One keep-alive HTTPS client per path, one request at a
+time:
 
 - **direct**: ``GET /api/v1/namespaces/default/configmaps/cm`` on the
-  downstream with the service-account token and the same
+  downstream with the agent's service-account token and the
   ``Impersonate-User``/``-Group`` the proxy sends (so the downstream does
   the same work both ways);
-- **proxied**: the same GET at ``/k8s/clusters/c-bench/…`` on the
-  management server with a Corral user's kubeconfig token (authenticated,
-  ``may_use``, forwarded over the proxy's pooled connection).
+- **proxied**: the same GET at ``/k8s/clusters/<id>/…`` on the management
+  server with a Corral user's kubeconfig token (authenticated, ``may_use``,
+  forwarded over the proxy's pooled connection through the tunnel, TLS end
+  to end to the downstream).
 
 Both are measured in the same round, alternating in blocks, `ROUNDS`
 rounds; each round's p50 and p99, and the p50 overhead (proxied p50 minus
@@ -29,18 +29,22 @@ from __future__ import annotations
 
 import base64
 import os
+import shlex
+import signal
 import statistics
+import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench.report import Figure, Run
-from bench.server import Server, running_server
+from bench.server import Server, corral_executable, running_server
 
-CLUSTER = "c-bench"
+MANAGEMENT = "/apis/management.corral.io/v1"
 USER = "bench-user"
 PASSWORD = "correct-horse-battery"  # noqa: S105 (a bench user's)
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
@@ -71,25 +75,9 @@ def _client(server: Server, token: str | None = None) -> httpx.Client:
     return httpx.Client(base_url=server.https_url, verify=server.ca_file, headers=headers)
 
 
-def prepare_downstream(down: Server) -> str:
-    """The agent's service account (may impersonate), the user's rights; its token."""
+def prepare_downstream(down: Server) -> None:
+    """The bench user's rights downstream, and the object every GET reads."""
     with _client(down, down.token) as http:
-        _ok(http.post("/api/v1/namespaces", json={"metadata": {"name": "corral-system"}}))
-        _ok(
-            http.post(
-                "/api/v1/namespaces/corral-system/serviceaccounts",
-                json={"metadata": {"name": "corral-agent"}},
-            )
-        )
-        rule = {"apiGroups": [""], "resources": ["users", "groups"], "verbs": ["impersonate"]}
-        _ok(
-            http.post(
-                f"{RBAC}/clusterroles",
-                json={"metadata": {"name": "corral-agent"}, "rules": [rule]},
-            )
-        )
-        agent = {"kind": "ServiceAccount", "name": "corral-agent", "namespace": "corral-system"}
-        _ok(http.post(f"{RBAC}/clusterrolebindings", json=_binding("agent", "corral-agent", agent)))
         user = {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": USER}
         _ok(http.post(f"{RBAC}/clusterrolebindings", json=_binding("user", "cluster-admin", user)))
         _ok(
@@ -98,34 +86,63 @@ def prepare_downstream(down: Server) -> str:
                 json={"metadata": {"name": "cm"}, "data": {"k": "v" * 100}},
             )
         )
+
+
+def _wait(what: str, check: Callable[[], Any], deadline: float = 60.0) -> Any:
+    end = time.monotonic() + deadline
+    while not (result := check()):
+        if time.monotonic() > end:
+            raise RuntimeError(f"bench setup: {what} did not happen in {deadline:g}s")
+        time.sleep(0.1)
+    return result
+
+
+def import_cluster(mgmt: Server, down: Server, log: Path) -> tuple[str, subprocess.Popen[bytes]]:
+    """A Cluster imported by a ``corral agent`` process; its id and the agent."""
+    with _client(mgmt, mgmt.token) as http:
+        _ok(
+            http.patch(
+                f"{MANAGEMENT}/settings/server-url",
+                json={"value": mgmt.https_url},
+                headers={"Content-Type": "application/merge-patch+json"},
+            )
+        )
         made = _ok(
             http.post(
-                "/api/v1/namespaces/corral-system/serviceaccounts/corral-agent/token",
-                json={"spec": {"expirationSeconds": 86400}},
+                f"{MANAGEMENT}/clusters",
+                json={"metadata": {"generateName": "c-"}, "spec": {"displayName": "bench"}},
             )
         )
-    return str(made["status"]["token"])
+        cluster = str(made["metadata"]["name"])
+
+        def status() -> dict[str, Any]:
+            body: dict[str, Any] = http.get(f"{MANAGEMENT}/clusters/{cluster}").json()
+            return body.get("status") or {}
+
+        command = _wait(
+            "registration", lambda: (status().get("registration") or {}).get("agentCommand")
+        )
+        argv = [corral_executable(), *shlex.split(command)[1:], "--kubeconfig"]
+        argv.append(str(down.data_dir / "admin.kubeconfig"))
+        with log.open("wb") as out:
+            agent = subprocess.Popen(argv, stdout=out, stderr=out)
+        _wait("the agent's connection", lambda: (status().get("agent") or {}).get("connected"))
+    return cluster, agent
 
 
-def prepare_management(mgmt: Server, down: Server, sa_token: str) -> str:
-    """The cluster's registration and a Corral user who may use it; the user's token."""
+def agent_token(down: Server) -> str:
+    """The agent's service-account token (the long-lived Secret it made downstream)."""
+    with _client(down, down.token) as http:
+        secrets = _ok(http.get("/api/v1/namespaces/corral-system/secrets"))["items"]
+    for secret in secrets:
+        if secret.get("type") == "kubernetes.io/service-account-token":
+            return base64.b64decode(secret["data"]["token"]).decode()
+    raise RuntimeError("bench setup: no service-account token Secret in corral-system")
 
-    def b64(text: str) -> str:
-        return base64.b64encode(text.encode()).decode()
 
+def prepare_management(mgmt: Server) -> str:
+    """A Corral user who may use every cluster (a global admin for clusters); its token."""
     with _client(mgmt, mgmt.token) as http:
-        _ok(http.post("/api/v1/namespaces", json={"metadata": {"name": CLUSTER}}))
-        data = {
-            "address": b64(down.https_url),
-            "caCert": b64(Path(down.ca_file).read_text()),
-            "token": b64(sa_token),
-        }
-        _ok(
-            http.post(
-                f"/api/v1/namespaces/{CLUSTER}/secrets",
-                json={"metadata": {"name": "cluster-agent"}, "data": data},
-            )
-        )
         rule = {"apiGroups": ["management.corral.io"], "resources": ["clusters"], "verbs": ["*"]}
         _ok(
             http.post(f"{RBAC}/clusterroles", json={"metadata": {"name": "bench"}, "rules": [rule]})
@@ -167,9 +184,10 @@ def _timed(client: httpx.Client, path: str, samples: list[float], count: int) ->
         samples.append(elapsed * 1000)
 
 
-def _cpu_seconds(server: Server) -> float:
-    """User + system CPU the server process has used so far."""
-    fields = Path(f"/proc/{server.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+def _cpu_seconds(server: Server | int) -> float:
+    """User + system CPU the process (a server's, or a pid) has used so far."""
+    pid = server if isinstance(server, int) else server.proc.pid
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -185,45 +203,72 @@ def run(report: Run) -> None:
         running_server(Path(tmp) / "down", args=("--no-management",)) as down,
         running_server(Path(tmp) / "mgmt") as mgmt,
     ):
-        sa_token = prepare_downstream(down)
-        user_token = prepare_management(mgmt, down, sa_token)
-        impersonate = {"Impersonate-User": USER, "Impersonate-Group": "system:authenticated"}
-        direct = _client(down, sa_token)
-        direct.headers.update(impersonate)
-        proxied = _client(mgmt, user_token)
-        proxied_path = f"/k8s/clusters/{CLUSTER}{PATH}"
-        _timed(direct, PATH, [], WARMUP)
-        _timed(proxied, proxied_path, [], WARMUP)
-        p50s: dict[str, list[float]] = {"direct": [], "proxied": []}
-        p99s: dict[str, list[float]] = {"direct": [], "proxied": []}
-        overheads: list[float] = []
-        cpu: dict[str, list[float]] = {"downstream": [], "management": [], "local": []}
-        for _ in range(ROUNDS):
-            samples: dict[str, list[float]] = {"direct": [], "proxied": []}
-            used = {"downstream": 0.0, "management": 0.0, "local": 0.0}
-            for _ in range(REQUESTS // BLOCK):
-                before = _cpu_seconds(down)
-                _timed(direct, PATH, samples["direct"], BLOCK)
-                used["downstream"] += _cpu_seconds(down) - before
-                before = _cpu_seconds(mgmt)
-                _timed(proxied, proxied_path, samples["proxied"], BLOCK)
-                used["management"] += _cpu_seconds(mgmt) - before
-                before = _cpu_seconds(mgmt)
-                _timed(proxied, PATH, [], BLOCK)
-                used["local"] += _cpu_seconds(mgmt) - before
-            for name, seconds in used.items():
-                cpu[name].append(seconds / REQUESTS * 1000)
-            for name, values in samples.items():
-                p50s[name].append(statistics.median(values))
-                p99s[name].append(_p(values, 0.99))
-            overheads.append(p50s["proxied"][-1] - p50s["direct"][-1])
-        direct.close()
-        proxied.close()
+        prepare_downstream(down)
+        user_token = prepare_management(mgmt)
+        cluster, agent = import_cluster(mgmt, down, Path(tmp) / "agent.log")
+        try:
+            _measure(report, down, mgmt, agent.pid, user_token, cluster)
+        finally:
+            agent.send_signal(signal.SIGTERM)
+            agent.wait(30)
+    report.notes.append(
+        f"{REQUESTS} GETs per path per round, one at a time over one keep-alive connection "
+        f"each, alternating in blocks of {BLOCK}; {ROUNDS} rounds. Proxied requests go "
+        "through the agent's tunnel (a `corral agent` process holding its WebSocket to the "
+        "management server) to the downstream. Load average (1 min) "
+        f"before/after: {load_before:.1f}/{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+        "shared with other work."
+    )
+
+
+def _measure(
+    report: Run, down: Server, mgmt: Server, agent: int, user_token: str, cluster: str
+) -> None:
+    """Time both paths in alternating blocks; add the figures to ``report``."""
+    impersonate = {"Impersonate-User": USER, "Impersonate-Group": "system:authenticated"}
+    direct = _client(down, agent_token(down))
+    direct.headers.update(impersonate)
+    proxied = _client(mgmt, user_token)
+    proxied_path = f"/k8s/clusters/{cluster}{PATH}"
+    _timed(direct, PATH, [], WARMUP)
+    _timed(proxied, proxied_path, [], WARMUP)
+    p50s: dict[str, list[float]] = {"direct": [], "proxied": []}
+    p99s: dict[str, list[float]] = {"direct": [], "proxied": []}
+    overheads: list[float] = []
+    cpu: dict[str, list[float]] = {"downstream": [], "management": [], "local": [], "agent": []}
+    for _ in range(ROUNDS):
+        samples: dict[str, list[float]] = {"direct": [], "proxied": []}
+        used = {"downstream": 0.0, "management": 0.0, "local": 0.0, "agent": 0.0}
+        for _ in range(REQUESTS // BLOCK):
+            before = _cpu_seconds(down)
+            _timed(direct, PATH, samples["direct"], BLOCK)
+            used["downstream"] += _cpu_seconds(down) - before
+            before, before_agent = _cpu_seconds(mgmt), _cpu_seconds(agent)
+            _timed(proxied, proxied_path, samples["proxied"], BLOCK)
+            used["management"] += _cpu_seconds(mgmt) - before
+            used["agent"] += _cpu_seconds(agent) - before_agent
+            before = _cpu_seconds(mgmt)
+            _timed(proxied, PATH, [], BLOCK)
+            used["local"] += _cpu_seconds(mgmt) - before
+        for name, seconds in used.items():
+            cpu[name].append(seconds / REQUESTS * 1000)
+        for name, values in samples.items():
+            p50s[name].append(statistics.median(values))
+            p99s[name].append(_p(values, 0.99))
+        overheads.append(p50s["proxied"][-1] - p50s["direct"][-1])
+    direct.close()
+    proxied.close()
     report.add(
-        Figure("direct GET p50 (downstream, SA token + impersonation)", "ms", p50s["direct"])
+        Figure(
+            "direct GET p50 (downstream, the agent token impersonating the user)",
+            "ms",
+            p50s["direct"],
+        )
     )
     report.add(Figure("direct GET p99", "ms", p99s["direct"]))
-    report.add(Figure("proxied GET p50 (/k8s/clusters/<id>, Corral token)", "ms", p50s["proxied"]))
+    report.add(
+        Figure("proxied GET p50 (/k8s/clusters/<id>, Corral token, tunnel)", "ms", p50s["proxied"])
+    )
     report.add(Figure("proxied GET p99", "ms", p99s["proxied"]))
     report.add(Figure("proxy overhead p50 (proxied - direct)", "ms", overheads, at_most=2.0))
     report.add(
@@ -238,9 +283,19 @@ def run(report: Run) -> None:
     )
     report.add(
         Figure(
-            "management server CPU per proxied GET (TLS in and out, auth, proxy)",
+            "management server CPU per proxied GET (TLS in and out, auth, proxy, tunnel)",
             "ms",
             cpu["management"],
+        )
+    )
+    report.add(Figure("agent CPU per proxied GET (the tunnel's far end)", "ms", cpu["agent"]))
+    added = [
+        m - floor + a
+        for m, floor, a in zip(cpu["management"], cpu["local"], cpu["agent"], strict=True)
+    ]
+    report.add(
+        Figure(
+            "CPU the proxied path adds per GET (management beyond its floor + agent)", "ms", added
         )
     )
     report.add(
@@ -249,11 +304,4 @@ def run(report: Run) -> None:
             "ms",
             cpu["local"],
         )
-    )
-    report.notes.append(
-        f"{REQUESTS} GETs per path per round, one at a time over one keep-alive connection "
-        f"each, alternating in blocks of {BLOCK}; {ROUNDS} rounds. Direct: the downstream "
-        "reached straight, as the proxy reaches it (no tunnel). Load average (1 min) "
-        f"before/after: {load_before:.1f}/{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
-        "shared with other work."
     )
