@@ -99,6 +99,20 @@ def test_the_local_cluster_is_corral_itself(topo: Topology) -> None:
         assert own.json()["metadata"]["name"] == topo.cluster
         nested = http.get(f"/k8s/clusters/local/k8s/clusters/{topo.cluster}/api")
         assert nested.status_code == 404
+    # A watch over WebSocket on local is Corral's own watch.
+    wss = topo.proxied_url("local").replace("https://", "wss://")
+    url = f"{wss}/api/v1/namespaces/default/configmaps?watch=true"
+    headers = {"Authorization": f"Bearer {management.token}"}
+    with connect(url, ssl=management.ssl_context(), additional_headers=headers) as ws:
+        with management.client(management.token) as http:
+            made = http.post(
+                "/api/v1/namespaces/default/configmaps", json={"metadata": {"name": "local-ws"}}
+            )
+            assert made.status_code == 201
+        while True:
+            event = json.loads(ws.recv(timeout=10))
+            if event["object"]["metadata"]["name"] == "local-ws":
+                break
     with management.client(topo.tokens["alice"]) as http:
         # alice may use clusters, but Corral's own RBAC still decides what she may do in it.
         refused = http.get("/k8s/clusters/local/api/v1/namespaces")
