@@ -116,6 +116,7 @@ class ClusterProxy:
         await self._pools.close()
 
     async def handle(self, request: Request) -> AnyResponse:
+        """Serve one request under ``/k8s/clusters/``; every answer is counted per cluster."""
         raw_path: bytes = request.scope.get("raw_path") or request.path.encode()
         target = parse_target(raw_path.split(b"?", 1)[0], request.scope.get("query_string", b""))
         if target is None:
