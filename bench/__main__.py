@@ -16,6 +16,7 @@ from bench import (
     kube_bench,
     kubectl_apply_bench,
     postgres_bench,
+    proxy_bench,
     replicas_bench,
     ssa_bench,
     startup_bench,
@@ -40,6 +41,7 @@ SUITES = {
     "postgres": postgres_bench.run,
     "replicas": replicas_bench.run,
     "tunnel": tunnel.run,
+    "proxy": proxy_bench.run,
     "clusters": clusters.run,
 }
 

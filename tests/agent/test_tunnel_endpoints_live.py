@@ -27,7 +27,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from corral.agent.agent import AgentOptions, run_agent
+from corral.client import Client, ResourceRef
 from corral.client.dialing import ClusterAccess, ClusterUnavailable
+from corral.client.httptransport import HTTPTransport
 from corral.tunnel import TunnelError
 from polling import eventually
 from serverproc import CorralServer, controller_args, running_server
@@ -120,6 +122,7 @@ async def test_agent_registers_and_the_access_source_reaches_its_api(
             assert lease.json()["spec"]["holderIdentity"] == server.url
 
             access = await server.tunnels.access(CLUSTER)
+            assert await server.tunnels.access(CLUSTER) == access  # a proxy keeps its pool
             status, body = await http_get(access, "/api/v1/namespaces")
             assert status == 200
             assert "corral-system" in [i["metadata"]["name"] for i in body["items"]]
@@ -169,3 +172,29 @@ async def test_bad_tokens_are_401_then_429_and_connect_needs_registration(tmp_pa
         assert codes[:5] == [401] * 5
         assert codes[-1] == 429  # the address now waits before any token is looked at
         assert await refused_status(server.url, "/v3/connect", {}) == 429
+
+
+async def test_a_client_over_the_access_source_watches_through_the_tunnel(
+    tmp_path: Path, downstream: CorralServer
+) -> None:
+    async with tunnel_server(tmp_path / "mgmt") as server:
+        await server.api.http.post("/api/v1/namespaces", json={"metadata": {"name": CLUSTER}})
+        server.tokens.clusters[TOKEN] = CLUSTER
+        async with agent_running(server, downstream.kubeconfig_path):
+            await eventually(lambda: server.tunnels.registry.get(CLUSTER), "the agent's session")
+            access = await server.tunnels.access(CLUSTER)
+            namespaces = ResourceRef("", "v1", "namespaces", namespaced=False)
+            async with Client(HTTPTransport(access.config, dialer=access.dialer)) as client:
+                listed = await client.list(namespaces)
+                rv = listed["metadata"]["resourceVersion"]
+                async with client.watch(namespaces, resource_version=rv) as events:
+                    with downstream.client(downstream.token) as admin:
+                        made = admin.post(
+                            "/api/v1/namespaces", json={"metadata": {"name": "watched"}}
+                        )
+                        assert made.status_code == 201, made.text
+                    async with asyncio.timeout(20):
+                        async for kind, obj in events:
+                            if obj["metadata"]["name"] == "watched":
+                                assert kind == "ADDED"
+                                break

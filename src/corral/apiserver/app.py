@@ -27,7 +27,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from corral.apiserver.api import KubeAPI
-from corral.apiserver.asgi import ASGIApp, Receive, Scope, Send, serve_lifespan
+from corral.apiserver.asgi import (
+    AnyResponse,
+    ASGIApp,
+    Receive,
+    Request,
+    Scope,
+    Send,
+    serve_lifespan,
+)
 from corral.apiserver.authorizer import AllowAll
 from corral.apiserver.handling import answer
 from corral.apiserver.health import HealthChecks, health_routes
@@ -47,6 +55,7 @@ from corral.apiserver.pipeline import (
 from corral.apiserver.websocket import serve_websocket, watches_only
 from corral.machinery.authn import Authenticator
 from corral.machinery.authz import Authorizer
+from corral.machinery.status import NotFoundError
 
 
 def https_filters(
@@ -54,6 +63,7 @@ def https_filters(
     authorizer: Authorizer | None = None,
     after_authentication: Sequence[Filter] = (),
     origins: Iterable[str] = (),
+    self_authorizing: frozenset[str] = frozenset(),
 ) -> list[Filter]:
     """The filters every HTTPS request passes, in order (no ``authorizer``: allow all).
 
@@ -66,7 +76,7 @@ def https_filters(
         SessionGuard(frozenset(origins)),
         *after_authentication,
         Impersonate(authorizer),
-        Authorize(authorizer),
+        Authorize(authorizer, self_authorizing),
         InFlightLimit(),
     ]
 
@@ -102,14 +112,33 @@ class APIServerApp:
         if openapi is not None:
             routes.append(Route("openapi", "/openapi", openapi.handle, subpaths=True))
         self._router = Router(routes)
-        pipeline = https_filters(authenticator, authorizer, filters, origins)
+        own = frozenset(r.name for r in routes if r.authorizes_itself)
+        self._self_authorizing = own
+        pipeline = https_filters(authenticator, authorizer, filters, origins, own)
         if audit is not None:  # outermost: it records refusals too
             pipeline.insert(0, audit)
         self._handler = chain(pipeline, self._router.dispatch)
-        self._ws_handler = chain(
-            pipeline, watches_only(self._router.dispatch, frozenset({"api", "apis"}))
-        )
+        watches = frozenset({"api", "apis"})
+        self._ws_handler = chain(pipeline, watches_only(self._router.dispatch, watches, own))
+        # Re-dispatch of an authenticated request (the proxy's cluster `local`).
+        authorize = Authorize(authorizer if authorizer is not None else AllowAll())
+        self._local_http = chain([authorize], self._router.dispatch)
+        self._local_ws = chain([authorize], watches_only(self._router.dispatch, watches))
         self._metrics = metrics
+
+    async def dispatch_authenticated(self, request: Request) -> AnyResponse:
+        """Serve ``request``, already authenticated (and impersonated), from
+        authorization on: how the cluster proxy serves the cluster ``local``.
+
+        Its path is routed afresh; routes that authorize themselves (the proxy)
+        are not served this way (404).
+        """
+        self._router.match(request)
+        if request.route in self._self_authorizing:
+            raise NotFoundError("the server could not find the requested resource")
+        if request.scope.get("type") == "websocket":
+            return await self._local_ws(request)
+        return await self._local_http(request)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

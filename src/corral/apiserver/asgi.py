@@ -147,6 +147,20 @@ class StreamingResponse:
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
+@dataclass(slots=True)
+class WebSocketRelay(Response):
+    """A WebSocket upgrade the handler serves itself once it is accepted (the
+    cluster proxy, relaying to a downstream API that already answered 101).
+
+    The upgrade is accepted with ``subprotocol`` and ``headers``; then
+    ``relay(receive, send)`` owns the socket until it returns. ``status`` is
+    101, as audit and metrics record it.
+    """
+
+    subprotocol: str | None = None
+    relay: Callable[[Receive, Send], Awaitable[None]] | None = None
+
+
 #: What a handler may return.
 AnyResponse = Response | StreamingResponse
 

@@ -199,16 +199,21 @@ def request_attributes(request: Request) -> Attributes:
 class Authorize:
     """Asks the authorizer about every authenticated request; 403 as Kubernetes words it.
 
-    Public paths (`PUBLIC_PATHS`) served without credentials pass. The user
-    is published in ``REQUEST_USER`` for admission (escalation checks).
+    Public paths (`PUBLIC_PATHS`) served without credentials pass, and so do
+    the routes in ``self_authorizing`` (`Route.authorizes_itself`: the
+    cluster proxy, whose paths are not Corral API paths). The user is
+    published in ``REQUEST_USER`` for admission (escalation checks).
     """
 
-    def __init__(self, authorizer: Authorizer) -> None:
+    def __init__(
+        self, authorizer: Authorizer, self_authorizing: frozenset[str] = frozenset()
+    ) -> None:
         self._authorizer = authorizer
+        self._self_authorizing = self_authorizing
 
     async def __call__(self, request: Request, next_handler: Handler) -> AnyResponse:
         user = request.user
-        if user is None:
+        if user is None or request.route in self._self_authorizing:
             return await next_handler(request)
         attrs = request_attributes(request)
         decision = self._authorizer.authorize(user, attrs)
@@ -226,12 +231,16 @@ class Route:
     """A path (and, with ``subpaths``, everything under it) and its handler.
 
     ``name`` labels metrics and tells a shared handler which path it serves.
+    ``authorizes_itself``: the handler decides who may use it (the
+    `Authorize` filter does not ask about the path) and serves its own
+    WebSocket upgrades.
     """
 
     name: str
     path: str
     handler: Handler
     subpaths: bool = False
+    authorizes_itself: bool = False
 
 
 class Router:

@@ -49,6 +49,7 @@ from corral.apiserver.asgi import (
     Scope,
     Send,
     StreamingResponse,
+    WebSocketRelay,
     pump_chunks,
 )
 from corral.apiserver.inflight import is_watch
@@ -123,10 +124,15 @@ def request_of(scope: Scope) -> Request:
     return Request({**scope, "method": "GET", "headers": headers})
 
 
-def watches_only(dispatch: Handler, routes: frozenset[str]) -> Handler:
-    """``dispatch`` for watch requests on ``routes``; 400 for anything else."""
+def watches_only(
+    dispatch: Handler, routes: frozenset[str], own_upgrades: frozenset[str] = frozenset()
+) -> Handler:
+    """``dispatch`` for watch requests on ``routes`` and any upgrade on
+    ``own_upgrades`` (routes that serve WebSocket themselves); 400 for anything else."""
 
     async def run(request: Request) -> AnyResponse:
+        if request.route in own_upgrades:
+            return await dispatch(request)
         if request.route not in routes or not is_watch(request):
             raise BadRequest(WATCHES_ONLY)
         return await dispatch(request)
@@ -157,6 +163,18 @@ async def serve_websocket(
     except Exception:
         log.exception("websocket request failed", extra={"route": route})
         response = status_response(InternalError("unexpected server error; see the server log"))
+    if isinstance(response, WebSocketRelay) and response.relay is not None:
+        await send(
+            {
+                "type": "websocket.accept",
+                "subprotocol": response.subprotocol,
+                "headers": response.headers,
+            }
+        )
+        metrics.observe("GET", route, 101, 0.0)
+        with metrics.long_running(route, "websocket"):
+            await response.relay(receive, send)
+        return
     if not isinstance(response, StreamingResponse):
         if response.status < 300:
             response = status_response(BadRequest(WATCHES_ONLY))

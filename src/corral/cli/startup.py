@@ -51,6 +51,7 @@ import contextlib
 import logging
 import os
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -96,6 +97,7 @@ from corral.client import Client, ClientError
 from corral.kube.context import KubeOptions
 from corral.kube.manager import ControllerManager, LeaseTimings
 from corral.machinery.authn import Authenticator, UnionAuthenticator
+from corral.machinery.authz import Authorizer
 from corral.machinery.status import MethodNotAllowed, StatusError
 from corral.management import Identity, IdentityOptions, TokenTTLs
 from corral.management.agenttunnels import AgentTunnels, TunnelOptions
@@ -115,6 +117,12 @@ from corral.pki import (
 )
 from corral.pki.signingkey import ensure_service_account_key, existing_service_account_key
 from corral.pki.store import existing_ca
+from corral.proxy import (
+    ClusterProxy,
+    ProxyMetrics,
+    SecretAccessSource,
+    cluster_admins_may_use,
+)
 from corral.storage import Backend, StorageError, open_backend
 from corral.storage.encryption import DecryptError, EncryptionAtRest, status_path_for
 
@@ -222,6 +230,8 @@ class Components:
     clusters: ClusterService | None = None
     #: Agent tunnels (``/v3/connect``) and the access source over them (management only).
     tunnels: AgentTunnels | None = None
+    #: ``/k8s/clusters/…`` (with management on).
+    proxy: ClusterProxy | None = None
     #: The per-cluster health controllers (management only; leader-elected).
     cluster_health: ElectedClusterHealth | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -257,6 +267,8 @@ class Components:
             await self.clusters.stop()
         if self.identity is not None:
             await self.identity.stop()
+        if self.proxy is not None:
+            await self.proxy.close()
 
     async def close(self) -> None:
         """Write what the audit log still holds (after the servers stopped)."""
@@ -325,6 +337,11 @@ async def build_components(
     if identity is not None:
         authenticators.append(identity.authenticator)
     clusters = _clusters(settings, kube, tls.ca_pem) if settings.management else None
+    proxy = (
+        _cluster_proxy(kube, authorizer, metrics, tunnels, clusters)
+        if settings.management
+        else None
+    )
     https_app = APIServerApp(
         authenticator=UnionAuthenticator(*authenticators),
         authorizer=authorizer,
@@ -337,11 +354,14 @@ async def build_components(
             _ca_route(tls.ca_pem),
             *(identity.routes if identity is not None else ()),
             *(clusters.routes if clusters is not None else ()),
+            *([proxy.route()] if proxy is not None else []),
         ],
         filters=identity.filters if identity is not None else (),
         origins=_own_origins(settings, https_port),
         websocket_routes=tunnels.websocket_routes if tunnels is not None else None,
     )
+    if proxy is not None:
+        proxy.local_app = https_app.dispatch_authenticated
     http_app = HTTPRedirectApp(
         health=health,
         metrics=metrics,
@@ -432,6 +452,7 @@ async def build_components(
         bootstrap_password,
         clusters,
         tunnels=tunnels,
+        proxy=proxy,
         cluster_health=cluster_health,
     )
 
@@ -477,6 +498,36 @@ def _clusters(settings: ServerSettings, kube: KubeAPIServer, ca_pem: bytes) -> C
         ca_pem=ca_pem, server_url=settings.server_url, lease_timings=settings.lease_timings
     )
     return ClusterService(kube.api.parts, options)
+
+
+def _cluster_proxy(
+    kube: KubeAPIServer,
+    authorizer: Authorizer,
+    metrics: HTTPMetrics,
+    tunnels: AgentTunnels | None,
+    clusters: ClusterService | None,
+) -> ClusterProxy:
+    """``/k8s/clusters/…``: clusters reached through their agents' tunnels (directly with
+    their registered credentials without tunnels), used by whom management allows (global
+    administrators without it)."""
+    return ClusterProxy(
+        tunnels.access
+        if tunnels is not None
+        else SecretAccessSource(CachedObjects(kube.api.parts)),
+        clusters.users.may_use if clusters is not None else cluster_admins_may_use(authorizer),
+        metrics=ProxyMetrics(metrics.registry),
+        authorizer=authorizer,
+        exists=_cluster_exists(clusters) if clusters is not None else None,
+    )
+
+
+def _cluster_exists(clusters: ClusterService) -> Callable[[str], Awaitable[bool]]:
+    """Whether a Cluster exists (the proxy's 404 to those who may list clusters)."""
+
+    async def exists(cluster_id: str) -> bool:
+        return await clusters.users.cluster(cluster_id) is not None
+
+    return exists
 
 
 def _ca_route(ca_pem: bytes) -> Route:

@@ -12,6 +12,11 @@ The proxy and the per-cluster controllers ask it for a cluster id and get a
 
 ``local`` is not served here (the proxy serves it in-process) and is
 refused the same way.
+
+The answer stays *equal* while nothing changed (the same `SessionDialer`
+object for the same session, the same peer dialer for the same holder), so
+callers that keep a connection pool per access (the proxy) keep it — and
+the watches streaming over it — until the agent reconnects.
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ from corral.client.dialing import ClusterAccess, ClusterUnavailable
 from corral.management.agentcredentials import AgentCredentials
 from corral.management.agentpresence import AgentPresence
 from corral.management.clusterkinds import LOCAL_CLUSTER
-from corral.management.peertunnels import PeerTunnels
-from corral.tunnel import SessionDialer, SessionRegistry
+from corral.management.peertunnels import PeerDialer, PeerTunnels
+from corral.tunnel import Session, SessionDialer, SessionRegistry
 
 
 class ClusterAccessSource:
@@ -38,6 +43,8 @@ class ClusterAccessSource:
         self._credentials = credentials
         self._presence = presence
         self._peers = peers
+        self._dialers: dict[str, tuple[Session, SessionDialer]] = {}
+        self._peer_dialers: dict[tuple[str, str], PeerDialer] = {}
 
     async def __call__(self, cluster: str) -> ClusterAccess:
         if cluster == LOCAL_CLUSTER:
@@ -45,10 +52,25 @@ class ClusterAccessSource:
         session = self._registry.get(cluster)
         if session is not None and not session.closed:
             registered = await self._credentials.read(cluster)
-            return ClusterAccess(cluster, registered.config(), SessionDialer(session))
+            return ClusterAccess(
+                cluster, registered.config(), self._session_dialer(cluster, session)
+            )
         holder = await self._presence.holder(cluster)
         peers = self._peers
         if holder and holder.replica != self._presence.replica and holder.url and peers:
             registered = await self._credentials.read(cluster)
-            return ClusterAccess(cluster, registered.config(), peers.dialer(holder.url, cluster))
+            dialer = self._peer_dialers.get((holder.url, cluster))
+            if dialer is None:
+                dialer = self._peer_dialers[(holder.url, cluster)] = peers.dialer(
+                    holder.url, cluster
+                )
+            return ClusterAccess(cluster, registered.config(), dialer)
         raise ClusterUnavailable(f"cluster {cluster}: agent not connected")
+
+    def _session_dialer(self, cluster: str, session: Session) -> SessionDialer:
+        known = self._dialers.get(cluster)
+        if known is not None and known[0] is session:
+            return known[1]
+        dialer = SessionDialer(session)
+        self._dialers[cluster] = (session, dialer)
+        return dialer
