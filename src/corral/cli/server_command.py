@@ -151,6 +151,15 @@ def _drop_empty(
     help="Do not serve the web console at / (the API and /v3/subscribe stay).",
 )
 @click.option(
+    "--server-url",
+    default=None,
+    envvar="CORRAL_SERVER_URL",
+    show_envvar=True,
+    help="The https:// address agents and kubeconfigs use to reach this server (no path); "
+    "written to the server-url setting at start. Without it the setting keeps its value "
+    "(kubectl edit setting server-url).",
+)
+@click.option(
     "--simulate-nodes",
     type=click.IntRange(0, 10000),
     default=0,

@@ -14,10 +14,12 @@ bootstrappolicy``), created at start when absent and reconciled when present:
   ``system:authenticated`` and ``system:unauthenticated``;
 - ``corral:user-base`` (Rancher's "user-base"): the self-service identity
   paths ``/v3/users`` and ``/v3/tokens`` (own password, own tokens,
-  logout), bound to ``system:authenticated``; the endpoints then ask RBAC
+  logout), ``/v3/settings/*`` and ``/v3/clusters`` (settings, kubeconfigs),
+  bound to ``system:authenticated``; the endpoints then ask RBAC
   themselves for what only an admin may do (create a user, reset a
-  password); and ``GET /v3/subscribe``, the console's WebSocket, whose every
-  watch is then authorized as a request of its own;
+  password) and about the objects they read; and ``GET /v3/subscribe``, the
+  console's WebSocket, whose every watch is then authorized as a request of
+  its own;
 - Corral's own components: ``system:kube-controller-manager`` (the
   controller manager and its scheduler, user ``system:kube-controller-
   manager``), ``system:node`` (group ``system:nodes``: the simulated
@@ -264,8 +266,20 @@ def _management_rules() -> list[Obj]:
     cluster-admin)."""
     return [
         _rule(["management.corral.io"], ["users", "tokens"], [*READ, *RW]),
+        # clusters, their registration tokens, settings (issue 9)
+        _rule(
+            ["management.corral.io"],
+            ["clusters", "clusterregistrationtokens", "settings"],
+            [*READ, *RW],
+        ),
+        _rule(
+            ["management.corral.io"],
+            ["clusters/status", "clusterregistrationtokens/status"],
+            ["get", "update", "patch"],
+        ),
+        _rule(["coordination.k8s.io"], ["leases"], ["get", "create", "update"]),
         _rule(["apiextensions.k8s.io"], ["customresourcedefinitions"], [*READ, "create"]),
-        _rule([""], ["namespaces"], ["get", "create"]),
+        _rule([""], ["namespaces"], ["get", "create", "delete"]),
         _rule([""], ["secrets"], ["get", "create", "update", "patch", "delete"]),
         _rule(["rbac.authorization.k8s.io"], ["clusterrolebindings"], ["get", "create"]),
         {
@@ -357,6 +371,8 @@ def default_policy() -> list[tuple[str, Obj]]:
             [
                 _urls(["/v3/users", "/v3/users/*", "/v3/tokens", "/v3/tokens/*"], ["*"]),
                 _urls(["/v3/subscribe"], ["get"]),
+                # settings and cluster actions: the endpoints ask RBAC about the objects
+                _urls(["/v3/settings/*", "/v3/clusters", "/v3/clusters/*"], ["*"]),
             ],
         ),
         cluster_role(CONTROLLER_MANAGER_USER, _controller_manager_rules()),
