@@ -82,7 +82,7 @@ class Limits:
     id_length: int = 64
     message_bytes: int = 16 * 1024
     #: Frames waiting for the client: beyond either bound it is disconnected.
-    pending_frames: int = 10_000
+    pending_frames: int = 100_000
     pending_bytes: int = 16 * 1024 * 1024
     #: A watch that ended sooner than this after it started is resumed only
     #: after the same delay (a watch that keeps ending at once must not spin).
