@@ -106,13 +106,13 @@ def collection_path(path: str) -> bool:
     through the proxy (``/k8s/clusters/<id>/api…``)."""
     proxied = _PROXIED.match(path)
     api_path = proxied.group(3) if proxied else path
-    if not (api_path.startswith(("/api/", "/apis/"))) or "?" in api_path:
+    if not api_path.startswith(("/api/", "/apis/")) or "?" in api_path:
         return False
     info = parse_request_info("GET", api_path, {})
     return info.is_resource_request and info.verb == "list" and not info.subresource
 
 
-def parse_subscribe(message: Mapping[str, Any], limits: Limits) -> Subscription:
+def parse_subscribe(message: Mapping[str, Any]) -> Subscription:
     """The subscription a ``subscribe`` message asks for; `BadRequest` naming the field."""
     fields: dict[str, str] = {}
     for name in ("path", "resourceVersion", "labelSelector", "fieldSelector"):
@@ -260,7 +260,7 @@ class Session:
 
     async def _subscribe(self, sub_id: str, message: Mapping[str, Any]) -> None:
         try:
-            sub = parse_subscribe(message, self._limits)
+            sub = parse_subscribe(message)
         except StatusError as exc:
             self._error(sub_id, exc)
             return
@@ -322,8 +322,6 @@ class Session:
                 ended_after = time.monotonic() - started
                 if ended_after < self._limits.resume_delay:
                     await asyncio.sleep(self._limits.resume_delay - ended_after)
-        except asyncio.CancelledError:
-            raise
         except Exception:
             log.exception("subscription failed", extra={"path": sub.path})
             self._error(sub.id, InternalError("the subscription failed; see the server log"))
