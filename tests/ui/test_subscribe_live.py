@@ -8,6 +8,10 @@ Changes are made over HTTPS; every wait is a receive with a deadline.
 
 from __future__ import annotations
 
+import base64
+import os
+import socket
+import struct
 import time
 import uuid
 from collections.abc import Iterator
@@ -330,3 +334,47 @@ def test_cookie_sessions_need_the_servers_origin_and_a_changed_password(
         create_cm(http, ns, "by-cookie")
         message = receive(ws)
         assert (message["type"], message["object"]["metadata"]["name"]) == ("ADDED", "by-cookie")
+
+
+def masked_text_frame(text: str) -> bytes:
+    """One client-to-server WebSocket text frame (RFC 6455: masked)."""
+    data = text.encode()
+    mask = os.urandom(4)
+    length = (
+        bytes([0x80 | len(data)]) if len(data) < 126 else b"\xfe" + struct.pack("!H", len(data))
+    )
+    return b"\x81" + length + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+
+
+def test_a_client_that_stops_reading_is_disconnected(
+    server: CorralServer, http: httpx.Client, ns: str
+) -> None:
+    """A client that subscribes, then never reads its socket (a raw TLS socket with a
+    small receive buffer: WebSocket libraries keep reading into memory): once the
+    socket's buffers and the server's queue (16 MiB) are full, the server drops it."""
+    before = long_running_watches(http)
+    rv = list_rv(http, f"/api/v1/namespaces/{ns}/configmaps")
+    port = int(server.https_url.rsplit(":", 1)[1])
+    raw = socket.socket()
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+    raw.connect(("127.0.0.1", port))
+    with server.ssl_context().wrap_socket(raw, server_hostname="127.0.0.1") as client:
+        key = base64.b64encode(os.urandom(16)).decode()
+        client.sendall(
+            f"GET /v3/subscribe HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Authorization: Bearer {server.token}\r\n\r\n".encode()
+        )
+        assert client.recv(12) == b"HTTP/1.1 101"
+        path = f"/api/v1/namespaces/{ns}/configmaps"
+        message = {"op": "subscribe", "id": "big", "path": path, "resourceVersion": rv}
+        client.sendall(masked_text_frame(orjson.dumps(message).decode()))
+        big = "x" * 900_000
+        for i in range(40):  # 36 MB of events
+            body = {"metadata": {"name": f"big-{i}"}, "data": {"blob": big}}
+            assert http.post(f"/api/v1/namespaces/{ns}/configmaps", json=body).status_code == 201
+        deadline = time.monotonic() + 3 * RECV
+        while long_running_watches(http) > before:
+            assert time.monotonic() < deadline, "the server kept feeding a client reading nothing"
+            time.sleep(0.1)
+    assert "subscription client is not reading; disconnecting it" in server.stderr()
