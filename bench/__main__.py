@@ -22,6 +22,7 @@ from bench import (
     startup_bench,
     storage_bench,
     tunnel,
+    ui,
     workloads_bench,
 )
 from bench.report import Run
@@ -43,6 +44,7 @@ SUITES = {
     "tunnel": tunnel.run,
     "proxy": proxy_bench.run,
     "clusters": clusters.run,
+    "ui": ui.run,
 }
 
 

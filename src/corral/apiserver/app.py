@@ -19,7 +19,10 @@ guard (the forced password change), ``origins``, the server's own
 origins a cookie-authenticated WebSocket upgrade must come from, and
 ``websocket_routes``: WebSocket paths served by their own ASGI handler
 *instead of* the user pipeline (the agents' tunnel endpoints, which
-authenticate with a registration token and rate-limit failures themselves).
+authenticate with a registration token and rate-limit failures themselves),
+and ``console``, the web console's fallback route (`corral.ui`): every path
+no route matched outside the API prefixes (its deep links), served without
+credentials.
 """
 
 from __future__ import annotations
@@ -98,6 +101,7 @@ class APIServerApp:
         filters: Sequence[Filter] = (),
         origins: Iterable[str] = (),
         websocket_routes: Mapping[str, ASGIApp] | None = None,
+        console: Route | None = None,
     ) -> None:
         extra_routes = routes
         self._websocket_routes = dict(websocket_routes or {})
@@ -111,7 +115,7 @@ class APIServerApp:
             ]
         if openapi is not None:
             routes.append(Route("openapi", "/openapi", openapi.handle, subpaths=True))
-        self._router = Router(routes)
+        self._router = Router(routes, fallback=console)
         own = frozenset(r.name for r in routes if r.authorizes_itself)
         self._self_authorizing = own
         pipeline = https_filters(authenticator, authorizer, filters, origins, own)
@@ -119,11 +123,12 @@ class APIServerApp:
             pipeline.insert(0, audit)
         self._handler = chain(pipeline, self._router.dispatch)
         watches = frozenset({"api", "apis"})
-        self._ws_handler = chain(pipeline, watches_only(self._router.dispatch, watches, own))
+        upgrades = watches_only(self._router.dispatch, watches, self._router)
+        self._ws_handler = chain(pipeline, upgrades)
         # Re-dispatch of an authenticated request (the proxy's cluster `local`).
         authorize = Authorize(authorizer if authorizer is not None else AllowAll())
         self._local_http = chain([authorize], self._router.dispatch)
-        self._local_ws = chain([authorize], watches_only(self._router.dispatch, watches))
+        self._local_ws = chain([authorize], upgrades)
         self._metrics = metrics
 
     async def dispatch_authenticated(self, request: Request) -> AnyResponse:

@@ -35,6 +35,15 @@ COMMON_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
+def with_common_headers(
+    head: list[tuple[bytes, bytes]], own: list[tuple[bytes, bytes]]
+) -> list[tuple[bytes, bytes]]:
+    """``head``, `COMMON_HEADERS` except those ``own`` sets itself (a cacheable
+    file sets its own ``cache-control``), then ``own``."""
+    names = {name.lower() for name, _ in own}
+    return [*head, *(h for h in COMMON_HEADERS if h[0] not in names), *own]
+
+
 #: `Request.route` of a request no route matched.
 NO_ROUTE = "other"
 
@@ -48,6 +57,7 @@ class Request:
         "impersonator",
         "method",
         "path",
+        "public",
         "receive",
         "route",
         "scope",
@@ -62,6 +72,8 @@ class Request:
         self.path: str = scope["path"]
         #: Name of the matched route (a bounded set, used as a metrics label).
         self.route = NO_ROUTE
+        #: The matched route is served without credentials (set with ``route``).
+        self.public = False
         #: What followed the route's base path (``/readyz/<check>``), if anything.
         self.subpath = ""
         #: The authenticated caller, set by the authentication filter.
@@ -138,13 +150,18 @@ class StreamingResponse:
     """A response whose body is produced over time (a watch): sent chunk by chunk.
 
     ``chunks`` ends when the stream is complete; it is cancelled when the
-    client goes away.
+    client goes away. ``on_message`` (WebSocket routes only: `Route.websocket`)
+    is given each ``websocket.receive`` message of the client, in order; it
+    must not raise. Setting ``abandon`` drops the connection at once, even
+    while a chunk is being written to a client that does not read.
     """
 
     status: int
     chunks: AsyncIterator[bytes]
     content_type: bytes = b"application/json"
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    on_message: Callable[[Message], Awaitable[None]] | None = None
+    abandon: asyncio.Event | None = None
 
 
 @dataclass(slots=True)
@@ -167,13 +184,15 @@ AnyResponse = Response | StreamingResponse
 
 async def send_streaming(send: Send, receive: Receive, response: StreamingResponse) -> None:
     """Send ``response``'s chunks until they end or the client disconnects."""
-    headers = [(b"content-type", response.content_type), *COMMON_HEADERS, *response.headers]
+    headers = with_common_headers([(b"content-type", response.content_type)], response.headers)
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
 
     async def send_chunk(chunk: bytes) -> None:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
 
-    if await pump_chunks(receive, response.chunks, send_chunk, "http.disconnect"):
+    if await pump_chunks(
+        receive, response.chunks, send_chunk, "http.disconnect", abandon=response.abandon
+    ):
         with contextlib.suppress(OSError, RuntimeError):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
@@ -183,12 +202,19 @@ async def pump_chunks(
     chunks: AsyncIterator[bytes],
     send_chunk: Callable[[bytes], Awaitable[None]],
     disconnect: str,
+    on_message: Callable[[Message], Awaitable[None]] | None = None,
+    abandon: asyncio.Event | None = None,
 ) -> bool:
     """Send each of ``chunks`` with ``send_chunk`` until they end or a ``disconnect``
     message arrives; then cancel the other and close ``chunks``.
 
-    True if every chunk was sent (the caller ends the response), False if the client
-    went or sending failed. Shared by HTTP streaming and WebSocket watches.
+    Any other message from the client goes to ``on_message`` when given (a
+    two-way WebSocket), else is dropped (a stream reads nothing more from its
+    client). Once ``abandon`` is set, both stop where they are. True if every
+    chunk was sent (the caller ends the response), False if the client went,
+    sending failed or the stream was abandoned (the caller then just returns,
+    and the server closes the connection). Shared by HTTP streaming and
+    WebSocket watches.
     """
 
     async def pump() -> None:
@@ -196,17 +222,21 @@ async def pump_chunks(
             await send_chunk(chunk)
 
     async def disconnected() -> None:
-        while (await receive())["type"] != disconnect:
-            pass  # a stream reads nothing more from its client
+        while (message := await receive())["type"] != disconnect:
+            if on_message is not None:
+                await on_message(message)
 
     pumping = asyncio.ensure_future(pump())
     watching = asyncio.ensure_future(disconnected())
+    tasks: list[asyncio.Future[Any]] = [pumping, watching]
+    if abandon is not None:
+        tasks.append(asyncio.ensure_future(abandon.wait()))
     try:
-        await asyncio.wait([pumping, watching], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (pumping, watching):
+        for task in tasks:
             task.cancel()
-        for task in (pumping, watching):
+        for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
         aclose = getattr(chunks, "aclose", None)
@@ -218,12 +248,11 @@ async def pump_chunks(
 
 async def send_response(send: Send, response: Response) -> None:
     """Send ``response`` as one start message and one body message."""
-    headers = [
+    head = [
         (b"content-type", response.content_type),
         (b"content-length", str(len(response.body)).encode()),
-        *COMMON_HEADERS,
-        *response.headers,
     ]
+    headers = with_common_headers(head, response.headers)
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
 

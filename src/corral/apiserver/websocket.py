@@ -49,7 +49,6 @@ from corral.apiserver.asgi import (
     Scope,
     Send,
     StreamingResponse,
-    WebSocketRelay,
     pump_chunks,
 )
 from corral.apiserver.inflight import is_watch
@@ -124,14 +123,12 @@ def request_of(scope: Scope) -> Request:
     return Request({**scope, "method": "GET", "headers": headers})
 
 
-def watches_only(
-    dispatch: Handler, routes: frozenset[str], own_upgrades: frozenset[str] = frozenset()
-) -> Handler:
-    """``dispatch`` for watch requests on ``routes`` and any upgrade on
-    ``own_upgrades`` (routes that serve WebSocket themselves); 400 for anything else."""
+def watches_only(dispatch: Handler, routes: frozenset[str], router: Router) -> Handler:
+    """``dispatch`` for watch requests on ``routes`` and for routes that serve
+    WebSockets themselves (`Route.websocket`); 400 for anything else."""
 
     async def run(request: Request) -> AnyResponse:
-        if request.route in own_upgrades:
+        if router.serves_websocket(request.route):
             return await dispatch(request)
         if request.route not in routes or not is_watch(request):
             raise BadRequest(WATCHES_ONLY)
@@ -163,18 +160,6 @@ async def serve_websocket(
     except Exception:
         log.exception("websocket request failed", extra={"route": route})
         response = status_response(InternalError("unexpected server error; see the server log"))
-    if isinstance(response, WebSocketRelay) and response.relay is not None:
-        await send(
-            {
-                "type": "websocket.accept",
-                "subprotocol": response.subprotocol,
-                "headers": response.headers,
-            }
-        )
-        metrics.observe("GET", route, 101, 0.0)
-        with metrics.long_running(route, "websocket"):
-            await response.relay(receive, send)
-        return
     if not isinstance(response, StreamingResponse):
         if response.status < 300:
             response = status_response(BadRequest(WATCHES_ONLY))
@@ -220,6 +205,14 @@ async def _stream(
     async def send_chunk(chunk: bytes) -> None:
         await send(framing.message(chunk))
 
-    if await pump_chunks(receive, response.chunks, send_chunk, "websocket.disconnect"):
+    done = await pump_chunks(
+        receive,
+        response.chunks,
+        send_chunk,
+        "websocket.disconnect",
+        response.on_message,
+        response.abandon,
+    )
+    if done:
         with contextlib.suppress(OSError, RuntimeError):
             await send({"type": "websocket.close", "code": NORMAL_CLOSURE})

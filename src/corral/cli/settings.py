@@ -39,6 +39,8 @@ class ServerSettings:
     event_ttl: int = 3600
     #: Corral's management features are on (off with ``--no-management``).
     management: bool = True
+    #: The web console is served at ``/`` (off with ``--no-ui``).
+    ui: bool = True
     #: ``--server-url``: written to the ``server-url`` Setting at start (None: left as is).
     server_url: str | None = None
     #: Simulated nodes to register (``--simulate-nodes``).
@@ -108,6 +110,7 @@ class ServerSettings:
             cert_check_interval=float(params["cert_check_interval"]),
             event_ttl=_positive_ttl(int(params.get("event_ttl", 3600))),
             management=not params.get("no_management", False),
+            ui=not params.get("no_ui", False),
             server_url=_server_url(params.get("server_url")),
             simulate_nodes=int(params.get("simulate_nodes") or 0),
             controllers=_controllers(str(params.get("controllers", "*"))),

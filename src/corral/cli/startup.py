@@ -15,7 +15,9 @@ that leaves everything on disk as it was:
 3. issue or keep the admin token and ``admin.kubeconfig`` (`corral.auth`); a
    replica joining the datastore writes its kubeconfig with the shared token;
 4. build the Kubernetes API (registry, system namespaces, watch caches with
-   their ``watch-cache`` readiness check), the two ASGI apps, the health
+   their ``watch-cache`` readiness check), the two ASGI apps (the HTTPS one
+   with the web console at ``/`` unless ``--no-ui``, and the console's
+   ``/v3/subscribe`` WebSocket: `corral.ui`), the health
    registry (with the ``storage`` readiness check) and the metrics;
 5. with management on, local identity (`corral.management.Identity`): its
    token authenticator, ``/v3`` routes and password-change filter go into the
@@ -37,7 +39,10 @@ outermost filter of the HTTPS app; it is closed (its queue written) by
 `Components.close`, after the servers have stopped.
 
 The watch caches' event ring size may be set (for tests) with the hidden
-environment variable ``CORRAL_WATCH_CACHE_SIZE``.
+environment variable ``CORRAL_WATCH_CACHE_SIZE``, and the lifetime of a watch
+without ``timeoutSeconds`` (normally 30 to 60 minutes) with
+``CORRAL_WATCH_TIMEOUT`` (seconds); the console's build directory with
+``CORRAL_UI_DIR``.
 
 `open_storage` returns a started backend (and the encryption service, whose
 background rewriter `Components.start_background` starts); the caller closes
@@ -53,10 +58,12 @@ import os
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import prometheus_client
 
+from corral import ui
 from corral.apiserver import (
     APIServerApp,
     HealthChecks,
@@ -321,6 +328,8 @@ async def build_components(
         event_ttl=settings.event_ttl,
         service_ranges=ServiceRanges(settings.service_cidr, settings.node_port_range),
     )
+    if (watch_timeout := _env_int("CORRAL_WATCH_TIMEOUT")) is not None:
+        kube.api.parts.watch_timeout_range = (watch_timeout, watch_timeout)
     authorizer = await install_rbac(kube, health)  # RBAC: policy, index, escalation checks
     loopback = LoopbackAuthenticator()
     sa_tokens = ServiceAccountTokens(sa_key)  # serviceaccounts/token, the tokens controller
@@ -336,6 +345,8 @@ async def build_components(
     )
     if identity is not None:
         authenticators.append(identity.authenticator)
+    web = ui.console(_ui_dir()) if settings.ui else None
+    subscriptions = ui.SubscriptionEndpoint()
     clusters = _clusters(settings, kube, tls.ca_pem) if settings.management else None
     proxy = (
         _cluster_proxy(kube, authorizer, metrics, tunnels, clusters)
@@ -353,15 +364,19 @@ async def build_components(
         routes=[
             _ca_route(tls.ca_pem),
             *(identity.routes if identity is not None else ()),
+            *(web.routes() if web is not None else ()),
+            subscriptions.route(),
             *(clusters.routes if clusters is not None else ()),
             *([proxy.route()] if proxy is not None else []),
         ],
         filters=identity.filters if identity is not None else (),
         origins=_own_origins(settings, https_port),
         websocket_routes=tunnels.websocket_routes if tunnels is not None else None,
+        console=web.fallback() if web is not None else None,
     )
     if proxy is not None:
         proxy.local_app = https_app.dispatch_authenticated
+    subscriptions.bind(https_app)  # each subscription is a watch through this app
     http_app = HTTPRedirectApp(
         health=health,
         metrics=metrics,
@@ -549,6 +564,16 @@ def _own_origins(settings: ServerSettings, https_port: int) -> list[str]:
     return [f"https://{host}:{https_port}" for host in sorted(hosts)]
 
 
+def _ui_dir() -> Path:
+    """The console's build: the package's, or (tests) the hidden ``CORRAL_UI_DIR``."""
+    return Path(os.environ.get("CORRAL_UI_DIR") or ui.STATIC_DIR)
+
+
 def _ring_size() -> int:
-    text = os.environ.get("CORRAL_WATCH_CACHE_SIZE", "")
-    return int(text) if text.isdigit() and int(text) > 0 else 1024
+    return _env_int("CORRAL_WATCH_CACHE_SIZE") or 1024
+
+
+def _env_int(name: str) -> int | None:
+    """A positive integer from the hidden (test) environment variable ``name``."""
+    text = os.environ.get(name, "")
+    return int(text) if text.isdigit() and int(text) > 0 else None

@@ -109,7 +109,14 @@ class ClusterProxy:
 
     def route(self) -> Route:
         """The route to add to Corral's HTTPS app."""
-        return Route("k8s-clusters", PREFIX, self.handle, subpaths=True, authorizes_itself=True)
+        return Route(
+            "k8s-clusters",
+            PREFIX,
+            self.handle,
+            subpaths=True,
+            authorizes_itself=True,
+            websocket=True,
+        )
 
     async def close(self) -> None:
         """Close every pooled connection."""
