@@ -263,8 +263,20 @@ def _management_rules() -> list[Obj]:
     cluster-admin)."""
     return [
         _rule(["management.corral.io"], ["users", "tokens"], [*READ, *RW]),
+        # clusters, their registration tokens, settings (issue 9)
+        _rule(
+            ["management.corral.io"],
+            ["clusters", "clusterregistrationtokens", "settings"],
+            [*READ, *RW],
+        ),
+        _rule(
+            ["management.corral.io"],
+            ["clusters/status", "clusterregistrationtokens/status"],
+            ["get", "update", "patch"],
+        ),
+        _rule(["coordination.k8s.io"], ["leases"], ["get", "create", "update"]),
         _rule(["apiextensions.k8s.io"], ["customresourcedefinitions"], [*READ, "create"]),
-        _rule([""], ["namespaces"], ["get", "create"]),
+        _rule([""], ["namespaces"], ["get", "create", "delete"]),
         _rule([""], ["secrets"], ["get", "create", "update", "patch", "delete"]),
         _rule(["rbac.authorization.k8s.io"], ["clusterrolebindings"], ["get", "create"]),
         {
