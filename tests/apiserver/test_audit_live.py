@@ -132,8 +132,8 @@ def test_a_watch_is_recorded_when_it_ends(server: CorralServer, workdir: Path) -
             timeout=15,
         )
     assert answer.status_code == 200
-    started = find(workdir, verb="watch", stage="ResponseStarted")
-    ended = find(workdir, verb="watch", stage="ResponseComplete")
+    started = find(workdir, verb="watch", stage="ResponseStarted", objectRef__resource="configmaps")
+    ended = find(workdir, verb="watch", stage="ResponseComplete", objectRef__resource="configmaps")
     assert started["auditID"] == ended["auditID"]
     assert ended["responseStatus"]["code"] == 200
     assert ended["latency"] >= 0.9  # the watch stayed open for its timeoutSeconds
@@ -152,7 +152,7 @@ def test_refusals_and_credentials_in_urls(server: CorralServer, workdir: Path) -
     with server.client(server.token) as client:
         client.get("/v3/import/s3cr3tregistrationtoken_c-abc.yaml")
         client.get("/api/v1/namespaces", params={"token": "s3cr3tquerytoken", "limit": "1"})
-    imported = find(workdir, requestURI="/v3/import/[redacted]")
+    imported = find(workdir, requestURI="/v3/import/<redacted>_c-abc.yaml")
     assert imported["responseStatus"]["code"] == 404
     assert "objectRef" not in imported
     find(workdir, requestURI="/api/v1/namespaces?token=[redacted]&limit=1")

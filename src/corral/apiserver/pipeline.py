@@ -55,7 +55,19 @@ Filter = Callable[[Request, Handler], Awaitable[AnyResponse]]
 #: readable by ``system:unauthenticated``). ``/v3-public`` is where one
 #: logs in; ``/cacerts`` is the server's CA certificate (public anyway), which
 #: ``corral login`` fetches to show its checksum before trusting it.
-PUBLIC_PATHS: Final = ("/healthz", "/livez", "/readyz", "/version", "/v3-public", "/cacerts")
+#: ``/v3/settings/cacerts`` is the CA as agents fetch it (Rancher's public
+#: setting) and ``/v3/import`` the import manifests, authenticated by the
+#: registration token in their path (``corral.management``).
+PUBLIC_PATHS: Final = (
+    "/healthz",
+    "/livez",
+    "/readyz",
+    "/version",
+    "/v3-public",
+    "/cacerts",
+    "/v3/settings/cacerts",
+    "/v3/import",
+)
 
 
 def is_public(path: str) -> bool:

@@ -7,8 +7,10 @@ folded into the line (``traceback="…"``), never printed over several lines.
 uvicorn's loggers propagate to the same root handler; its access-log records
 are rewritten into fields (``client``, ``method``, ``path``, ``code``), with
 the query string dropped. As a last line of defence every formatted line has
-``Bearer <anything>`` replaced by ``Bearer <redacted>``: code never logs
-headers or tokens, and this makes a mistake harmless.
+``Bearer <anything>`` replaced by ``Bearer <redacted>``, and the token of an
+import path (``/v3/import/<token>_<cluster>.yaml``, which kubectl fetches
+with the token in the URL) by ``<redacted>`` (``corral.machinery.redaction``):
+code never logs headers or tokens, and this makes a mistake harmless.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import sys
 from typing import Any
 
 import orjson
+
+from corral.machinery.redaction import redact_path_secrets
 
 _STANDARD_ATTRS = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
@@ -39,7 +43,7 @@ def _timestamp(record: logging.LogRecord) -> str:
 
 
 def _redact(line: str) -> str:
-    return _BEARER.sub(r"\1<redacted>", line)
+    return redact_path_secrets(_BEARER.sub(r"\1<redacted>", line))
 
 
 class TextFormatter(logging.Formatter):

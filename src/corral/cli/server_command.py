@@ -143,6 +143,15 @@ def _drop_empty(
     "without Corral's management features (clusters, users, projects, catalog).",
 )
 @click.option(
+    "--server-url",
+    default=None,
+    envvar="CORRAL_SERVER_URL",
+    show_envvar=True,
+    help="The https:// address agents and kubeconfigs use to reach this server (no path); "
+    "written to the server-url setting at start. Without it the setting keeps its value "
+    "(kubectl edit setting server-url).",
+)
+@click.option(
     "--simulate-nodes",
     type=click.IntRange(0, 10000),
     default=0,

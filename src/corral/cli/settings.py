@@ -38,6 +38,8 @@ class ServerSettings:
     event_ttl: int = 3600
     #: Corral's management features are on (off with ``--no-management``).
     management: bool = True
+    #: ``--server-url``: written to the ``server-url`` Setting at start (None: left as is).
+    server_url: str | None = None
     #: Simulated nodes to register (``--simulate-nodes``).
     simulate_nodes: int = 0
     #: Built-in controllers to run (``--controllers``, resolved to names).
@@ -101,6 +103,7 @@ class ServerSettings:
             cert_check_interval=float(params["cert_check_interval"]),
             event_ttl=_positive_ttl(int(params.get("event_ttl", 3600))),
             management=not params.get("no_management", False),
+            server_url=_server_url(params.get("server_url")),
             simulate_nodes=int(params.get("simulate_nodes") or 0),
             controllers=_controllers(str(params.get("controllers", "*"))),
             lease_timings=_lease_timings(params),
@@ -146,6 +149,17 @@ class ServerSettings:
     def https_url(self, port: int | None = None) -> str:
         """``https://<public host>:<port>`` (the HTTPS port by default)."""
         return f"https://{self.public_host}:{self.https_port if port is None else port}"
+
+
+def _server_url(value: Any) -> str | None:
+    from corral.management.serversettings import server_url_problem
+
+    if value is None or value == "":
+        return None
+    problem = server_url_problem(str(value))
+    if problem:
+        raise SettingsError(f"--server-url {value!r}: {problem}")
+    return str(value).rstrip("/")
 
 
 def _path_in(data_dir: Path, name: str) -> Path:

@@ -21,7 +21,12 @@ that leaves everything on disk as it was:
    token authenticator, ``/v3`` routes and password-change filter go into the
    HTTPS app; once the app exists it installs the User and Token kinds and
    the ``admin`` user (whose new bootstrap password `Components` carries, for
-   `serve` to show on a terminal only);
+   `serve` to show on a terminal only); then clusters
+   (`corral.management.clusters.ClusterService`): the cluster admission
+   plugin and ``/v3`` settings, import and kubeconfig routes, and once the
+   app exists the cluster kinds and the ``cacerts``/``agent-image``/
+   ``server-url`` Settings; its leader-elected controller starts with the
+   others (`Components.start_background`);
 6. build (not start) the controller manager and the simulated nodes, whose
    clients are in-process (loopback) and act as named system users; `serve`
    starts them once the servers listen (`Components.start_background`).
@@ -92,6 +97,7 @@ from corral.kube.manager import ControllerManager, LeaseTimings
 from corral.machinery.authn import Authenticator, UnionAuthenticator
 from corral.machinery.status import MethodNotAllowed, StatusError
 from corral.management import Identity, IdentityOptions, TokenTTLs
+from corral.management.clusters import ClusterOptions, ClusterService
 from corral.node.simulated import SimulatedNodes
 from corral.pki import (
     CertPolicy,
@@ -208,12 +214,16 @@ class Components:
     identity: Identity | None = None
     #: The ``admin`` user's password when this start created it (show it on a terminal only).
     bootstrap_password: str | None = None
+    #: Clusters, settings, import manifests, kubeconfigs (management on).
+    clusters: ClusterService | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start_background(self) -> None:
         """Start the leader-elected controllers, the simulated nodes and the
         re-encryption of stored values."""
         self.controllers.start()
+        if self.clusters is not None:
+            self.clusters.start_controllers()
         if self.nodes is not None:
             await self.nodes.start()
         if self.encryption is not None:
@@ -229,6 +239,8 @@ class Components:
         if self.nodes is not None:
             await self.nodes.stop()
         await self.controllers.stop()
+        if self.clusters is not None:
+            await self.clusters.stop()
         if self.identity is not None:
             await self.identity.stop()
 
@@ -295,6 +307,7 @@ async def build_components(
     identity = _identity(settings, kube) if settings.management else None
     if identity is not None:
         authenticators.append(identity.authenticator)
+    clusters = _clusters(settings, kube, tls.ca_pem) if settings.management else None
     https_app = APIServerApp(
         authenticator=UnionAuthenticator(*authenticators),
         authorizer=authorizer,
@@ -303,7 +316,11 @@ async def build_components(
         api=kube.api,
         openapi=kube.openapi,
         audit=None if audit_log is None else Audit(audit_log, Level.parse(settings.audit_level)),
-        routes=[_ca_route(tls.ca_pem), *(identity.routes if identity is not None else ())],
+        routes=[
+            _ca_route(tls.ca_pem),
+            *(identity.routes if identity is not None else ()),
+            *(clusters.routes if clusters is not None else ()),
+        ],
         filters=identity.filters if identity is not None else (),
         origins=_own_origins(settings, https_port),
     )
@@ -344,12 +361,23 @@ async def build_components(
         except (StatusError, ClientError, TimeoutError) as exc:
             await identity.stop()
             raise StartupError(f"cannot set up local users: {exc}") from None
+    if clusters is not None:
+        try:
+            tokens = identity.tokens if identity is not None else None
+            await clusters.start(client_for(MANAGEMENT_USER), tokens)
+        except (StatusError, ClientError, TimeoutError) as exc:
+            await clusters.stop()
+            if identity is not None:
+                await identity.stop()
+            raise StartupError(f"cannot set up clusters: {exc}") from None
     try:
         # Last: a replica joining at the same moment waits for this record
         # (`sync_admin_kubeconfig`), so it finds the admin User, its password
         # and the RBAC defaults made, instead of racing to make them too.
         await share_admin_token(backend, kubeconfig_path, credentials.token_hash)
     except AuthError as exc:
+        if clusters is not None:
+            await clusters.stop()
         if identity is not None:
             await identity.stop()
         raise StartupError(str(exc)) from None
@@ -372,6 +400,7 @@ async def build_components(
         audit_log,
         identity,
         bootstrap_password,
+        clusters,
     )
 
 
@@ -390,6 +419,13 @@ def _identity(settings: ServerSettings, kube: KubeAPIServer) -> Identity:
         ttls=ttls,
     )
     return Identity(kube.api.parts, options)
+
+
+def _clusters(settings: ServerSettings, kube: KubeAPIServer, ca_pem: bytes) -> ClusterService:
+    options = ClusterOptions(
+        ca_pem=ca_pem, server_url=settings.server_url, lease_timings=settings.lease_timings
+    )
+    return ClusterService(kube.api.parts, options)
 
 
 def _ca_route(ca_pem: bytes) -> Route:

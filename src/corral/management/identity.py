@@ -71,6 +71,11 @@ class Identity:
         return self.endpoints.routes()
 
     @property
+    def tokens(self) -> Tokens | None:
+        """The token service, once `start` made it (kubeconfig tokens for clusters)."""
+        return self._tokens
+
+    @property
     def filters(self) -> list[Filter]:
         return [RequirePasswordChange(self.index)]
 

@@ -22,6 +22,7 @@ import enum
 from urllib.parse import unquote_plus
 
 from corral.apiserver.requestinfo import RequestInfo
+from corral.machinery.redaction import redact_path_secrets
 
 REDACTED = "[redacted]"
 
@@ -49,7 +50,6 @@ _UNRECORDED_BODIES = frozenset(
     }
 )
 _UNRECORDED_PATHS = ("/v3/", "/v3-public/")
-_IMPORT_PATH = "/v3/import/"
 
 
 class Level(enum.Enum):
@@ -82,10 +82,9 @@ def may_record_body(info: RequestInfo) -> bool:
 
 
 def redacted_path(path: str) -> str:
-    """``path`` with any credential in it replaced."""
-    if path.startswith(_IMPORT_PATH) and len(path) > len(_IMPORT_PATH):
-        return _IMPORT_PATH + REDACTED
-    return path
+    """``path`` with any credential in it replaced: an import path keeps its
+    cluster id (``/v3/import/<redacted>_c-abcde.yaml``, `redact_path_secrets`)."""
+    return redact_path_secrets(path)
 
 
 def redacted_query(query: str) -> str:

@@ -14,9 +14,10 @@ bootstrappolicy``), created at start when absent and reconciled when present:
   ``system:authenticated`` and ``system:unauthenticated``;
 - ``corral:user-base`` (Rancher's "user-base"): the self-service identity
   paths ``/v3/users`` and ``/v3/tokens`` (own password, own tokens,
-  logout), bound to ``system:authenticated``; the endpoints then ask RBAC
+  logout), ``/v3/settings/*`` and ``/v3/clusters`` (settings, kubeconfigs),
+  bound to ``system:authenticated``; the endpoints then ask RBAC
   themselves for what only an admin may do (create a user, reset a
-  password);
+  password) and about the objects they read;
 - Corral's own components: ``system:kube-controller-manager`` (the
   controller manager and its scheduler, user ``system:kube-controller-
   manager``), ``system:node`` (group ``system:nodes``: the simulated
@@ -365,7 +366,11 @@ def default_policy() -> list[tuple[str, Obj]]:
         cluster_role("system:public-info-viewer", [_urls(health, ["get"])]),
         cluster_role(
             USER_BASE,
-            [_urls(["/v3/users", "/v3/users/*", "/v3/tokens", "/v3/tokens/*"], ["*"])],
+            [
+                _urls(["/v3/users", "/v3/users/*", "/v3/tokens", "/v3/tokens/*"], ["*"]),
+                # settings and cluster actions: the endpoints ask RBAC about the objects
+                _urls(["/v3/settings/*", "/v3/clusters", "/v3/clusters/*"], ["*"]),
+            ],
         ),
         cluster_role(CONTROLLER_MANAGER_USER, _controller_manager_rules()),
         cluster_role(MANAGEMENT_USER, _management_rules()),
