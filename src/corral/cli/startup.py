@@ -15,7 +15,8 @@ that leaves everything on disk as it was:
 3. issue or keep the admin token and ``admin.kubeconfig`` (`corral.auth`); a
    replica joining the datastore writes its kubeconfig with the shared token;
 4. build the Kubernetes API (registry, system namespaces, watch caches with
-   their ``watch-cache`` readiness check), the two ASGI apps, the health
+   their ``watch-cache`` readiness check), the two ASGI apps (the HTTPS one
+   with the web console at ``/`` unless ``--no-ui``: `corral.ui`), the health
    registry (with the ``storage`` readiness check) and the metrics;
 5. with management on, local identity (`corral.management.Identity`): its
    token authenticator, ``/v3`` routes and password-change filter go into the
@@ -55,6 +56,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import prometheus_client
 
+from corral import ui
 from corral.apiserver import (
     APIServerApp,
     HealthChecks,
@@ -308,6 +310,7 @@ async def build_components(
     if identity is not None:
         authenticators.append(identity.authenticator)
     clusters = _clusters(settings, kube, tls.ca_pem) if settings.management else None
+    web = ui.console() if settings.ui else None
     https_app = APIServerApp(
         authenticator=UnionAuthenticator(*authenticators),
         authorizer=authorizer,
@@ -320,9 +323,11 @@ async def build_components(
             _ca_route(tls.ca_pem),
             *(identity.routes if identity is not None else ()),
             *(clusters.routes if clusters is not None else ()),
+            *(web.routes() if web is not None else ()),
         ],
         filters=identity.filters if identity is not None else (),
         origins=_own_origins(settings, https_port),
+        console=web.fallback() if web is not None else None,
     )
     http_app = HTTPRedirectApp(
         health=health,
