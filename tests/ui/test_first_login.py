@@ -7,10 +7,12 @@ the later ones sign in with the new password.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
 
+from polling import poll
 from serverproc import CorralServer, module_server
 from ui import homefixtures
 from ui.homefixtures import (
@@ -144,3 +146,23 @@ def test_wrong_password_is_refused_with_the_reason(
     assert "Invalid username or password" in error.inner_text()
     assert httpx.URL(page.url).path == "/login"
     assert "not-the-password" not in page.url
+
+
+def test_too_many_failures_show_the_wait(server: CorralServer, console: ConsoleContext) -> None:
+    # Last in the module: the failures also count against this address.
+    page = console.new_page()
+    page.goto("/login")
+    wait_ready(page, "login")
+    wait = page.get_by_test_id("login-wait")
+    submit = page.get_by_test_id("login-submit")
+    for _ in range(12):
+        sign_in(page, "nobody", "wrong-password")  # the click waits for the button
+        poll(
+            lambda: submit.inner_text() == "Sign in" and page.get_by_test_id("login-error").count()
+        )
+        if wait.is_visible():
+            break
+    assert wait.is_visible()
+    assert "Too many failed sign-ins" in page.get_by_test_id("login-error").inner_text()
+    assert re.search(r"Try again in \d+ s", wait.inner_text())
+    assert submit.is_disabled()

@@ -264,3 +264,32 @@ def test_screenshots_at_both_sizes(browser: Any, server: CorralServer, password:
             # Nothing overflows the page sideways at this size.
             assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
             del ctx
+
+
+def test_a_user_who_may_not_list_clusters_sees_the_error_state(
+    browser: Any, server: CorralServer
+) -> None:
+    with _api(server) as http:
+        made = http.post(
+            "/v3/users",
+            json={
+                "username": "viewer",
+                "password": "viewer-password-1",
+                "mustChangePassword": False,
+            },
+        )
+        assert made.status_code == 201, made.text
+    ctx = open_context(browser, server)
+    try:
+        page = ctx.new_page()
+        page.goto("/home")
+        sign_in(page, "viewer", "viewer-password-1")
+        wait_ready(page, "home")
+        error = page.get_by_test_id("error")
+        assert "forbidden" in error.inner_text()
+        assert error.get_by_role("button", name="Try again").is_visible()
+        page.get_by_test_id("user-menu").click()
+        assert page.get_by_test_id("whoami").inner_text() == "viewer"
+    finally:
+        ctx.context.close()
+    assert ctx.errors.messages == [], "\n".join(ctx.errors.messages)
