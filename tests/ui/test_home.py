@@ -293,3 +293,17 @@ def test_a_user_who_may_not_list_clusters_sees_the_error_state(
     finally:
         ctx.context.close()
     assert ctx.errors.messages == [], "\n".join(ctx.errors.messages)
+
+
+def test_an_ended_session_sends_the_user_to_the_login_page(
+    home: tuple[ConsoleContext, Any],
+) -> None:
+    ctx, page = home
+    csrf = next(c["value"] for c in ctx.context.cookies() if c["name"] == "CORRAL_CSRF")
+    # The session ends elsewhere (another tab logged out): its token is gone.
+    ended = page.request.post("/v3/tokens?action=logout", headers={"X-API-CSRF": csrf})
+    assert ended.status == 200
+    _row(page, "local").get_by_test_id("cluster-kubeconfig").click()
+    wait_ready(page, "login")
+    assert httpx.URL(page.url).path == "/login"
+    assert page.get_by_test_id("user-menu").count() == 0

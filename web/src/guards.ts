@@ -45,6 +45,9 @@ export function installGuards(router: Router, pinia: Pinia): void {
   });
 
   setUnauthorizedHandler(() => {
+    // Only a session we believed in can expire; the first probe's 401 (not
+    // signed in yet) is the guard's business, and the login page's is its own.
+    if (!session.signedIn) return;
     const current = router.currentRoute.value;
     if (current.meta.public) return;
     session.forget();
