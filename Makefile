@@ -11,7 +11,16 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export UV_PYTHON := $(VENV)/bin/python
 export UV_NO_PROGRESS := 1
 
-.PHONY: run test lint types contracts pytest bench clean system-packages
+.PHONY: run test lint types contracts pytest bench clean system-packages ui ui-typecheck
+
+# The web console (web/, Vue + Vite) is built into the Python package's
+# src/corral/ui/static, which is never committed: rebuilt when missing or older
+# than any of its sources; `npm ci` runs again only when the lock is newer than
+# node_modules.
+UI_INDEX := src/corral/ui/static/index.html
+UI_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
+	web/package.json web/package-lock.json web/vite.config.ts web/tsconfig.json
+NODE_MODULES := web/node_modules/.package-lock.json
 
 # uv itself lives in its own small venv, pinned, so that `uv sync` never removes it.
 $(UV):
@@ -33,10 +42,22 @@ $(VENV)/.synced-test: uv.lock pyproject.toml | $(UV) $(VENV)/bin/python
 system-packages:
 	@scripts/ensure-system-packages.sh
 
-run: $(VENV)/.synced-run
+$(NODE_MODULES): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+$(UI_INDEX): $(NODE_MODULES) $(UI_SOURCES)
+	cd web && npm run build
+
+ui: $(UI_INDEX)
+
+ui-typecheck: $(NODE_MODULES)
+	cd web && npm run typecheck
+
+run: $(VENV)/.synced-run $(UI_INDEX)
 	$(VENV)/bin/corral server --data-dir ./data $(ARGS)
 
-test: $(VENV)/.synced-test system-packages
+test: $(VENV)/.synced-test system-packages ui-typecheck $(UI_INDEX)
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
@@ -48,4 +69,5 @@ bench: $(VENV)/.synced-test
 	$(VENV)/bin/python -m bench
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .hypothesis \
+		web/node_modules src/corral/ui/static

@@ -17,7 +17,9 @@ bootstrappolicy``), created at start when absent and reconciled when present:
   logout), ``/v3/settings/*`` and ``/v3/clusters`` (settings, kubeconfigs),
   bound to ``system:authenticated``; the endpoints then ask RBAC
   themselves for what only an admin may do (create a user, reset a
-  password) and about the objects they read;
+  password) and about the objects they read; and ``GET /v3/subscribe``, the
+  console's WebSocket, whose every watch is then authorized as a request of
+  its own;
 - Corral's own components: ``system:kube-controller-manager`` (the
   controller manager and its scheduler, user ``system:kube-controller-
   manager``), ``system:node`` (group ``system:nodes``: the simulated
@@ -370,6 +372,7 @@ def default_policy() -> list[tuple[str, Obj]]:
                 _urls(["/v3/users", "/v3/users/*", "/v3/tokens", "/v3/tokens/*"], ["*"]),
                 # settings and cluster actions: the endpoints ask RBAC about the objects
                 _urls(["/v3/settings/*", "/v3/clusters", "/v3/clusters/*"], ["*"]),
+                _urls(["/v3/subscribe"], ["get"]),
             ],
         ),
         cluster_role(CONTROLLER_MANAGER_USER, _controller_manager_rules()),
