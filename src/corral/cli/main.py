@@ -17,6 +17,7 @@ import click
 
 from corral import __version__
 from corral.cli.backup_command import backup_command, restore_command
+from corral.cli.cluster_command import cluster_command, kubeconfig_command
 from corral.cli.errors import CLIError
 from corral.cli.login_command import login_command, logout_command
 from corral.cli.secrets_encrypt import secrets_encrypt_command
@@ -35,6 +36,8 @@ cli.add_command(secrets_encrypt_command)
 cli.add_command(login_command)
 cli.add_command(logout_command)
 cli.add_command(user_command)
+cli.add_command(cluster_command)
+cli.add_command(kubeconfig_command)
 cli.add_command(backup_command)
 cli.add_command(restore_command)
 

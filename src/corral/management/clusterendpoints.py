@@ -13,8 +13,8 @@ Routes (`ClusterEndpoints.routes`; Rancher's shapes):
   nothing about which part was wrong. Logs and audit records never show
   the token (``corral.machinery.redaction``).
 - ``POST /v3/clusters/<id>?action=generateKubeconfig`` and ``POST
-  /v3/clusters?action=generateKubeconfig`` ``{"clusters": [ids…]}`` (none:
-  every cluster the caller may use): ``{"config": "<kubeconfig YAML>"}``
+  /v3/clusters?action=generateKubeconfig`` ``{"clusters": [ids…]}`` (ids or
+  display names; none: every cluster the caller may use): ``{"config": "<kubeconfig YAML>"}``
   (`corral.management.kubeconfigs`) with a fresh ``kubeconfig`` token of
   the caller. A cluster the caller may not use is a 404 like a missing one
   (`corral.management.clusteraccess`).
@@ -197,19 +197,25 @@ class ClusterEndpoints:
 
     async def _chosen(self, user: UserInfo, wanted: list[str] | None) -> list[Mapping[str, Any]]:
         if wanted is None:
-            rt = self._parts.registry.lookup(GROUP, VERSION, "clusters")
-            if rt is None or rt.storage_prefix not in self._parts.caches:
-                raise ServiceUnavailable("the cluster kinds are not served yet")
-            objects, _ = self._parts.caches[rt.storage_prefix].snapshot(rt.storage_prefix)
-            mine = [o.obj for o in objects if self._users.may_use_cluster(user, o.obj)]
+            mine = [c for c in self._all() if self._users.may_use_cluster(user, c)]
             return sorted(mine, key=lambda c: str(c["metadata"]["name"]))
         chosen = []
-        for cluster_id in wanted:
-            cluster = await self._users.cluster(cluster_id)
+        for ref in wanted:
+            cluster = await self._users.cluster(ref) or self._by_display_name(ref)
             if cluster is None or not self._users.may_use_cluster(user, cluster):
-                raise NotFound("clusters", cluster_id, group=GROUP)
+                raise NotFound("clusters", ref, group=GROUP)
             chosen.append(cluster)
         return chosen
+
+    def _all(self) -> list[Mapping[str, Any]]:
+        rt = self._parts.registry.lookup(GROUP, VERSION, "clusters")
+        if rt is None or rt.storage_prefix not in self._parts.caches:
+            raise ServiceUnavailable("the cluster kinds are not served yet")
+        objects, _ = self._parts.caches[rt.storage_prefix].snapshot(rt.storage_prefix)
+        return [o.obj for o in objects]
+
+    def _by_display_name(self, name: str) -> Mapping[str, Any] | None:
+        return next((c for c in self._all() if _display(c) == name), None)
 
 
 def _display(cluster: Mapping[str, Any]) -> str:
