@@ -1,6 +1,6 @@
 """The console's first login, sign-in and sign-out, in a real browser against a real server.
 
-One server for the module: the first test walks the first login (bootstrap
+One server of its own for the module: the first test walks the first login (bootstrap
 password → new password → server URL → home) exactly as a new admin would;
 the later ones sign in with the new password.
 """
@@ -11,23 +11,14 @@ import re
 from typing import Any
 
 import httpx
+from playwright.sync_api import Page
 
 from polling import poll
-from serverproc import CorralServer, module_server
-from ui import homefixtures
-from ui.homefixtures import (
-    NEW_PASSWORD,
-    ConsoleContext,
-    bootstrap_password,
-    change_admin_password,
-    screenshot,
-    sign_in,
-    wait_ready,
-)
+from serverproc import CorralServer
+from ui.conftest import ADMIN_PASSWORD, admin_password, screenshot, wait_ready
+from ui.homehelpers import bootstrap_password, own_server, sign_in_with_form
 
-browser = homefixtures.browser
-console = homefixtures.console
-server = module_server("console-first-login")
+console_server = own_server("console-first-login")
 
 
 def _setting(server: CorralServer, name: str) -> dict[str, Any]:
@@ -39,16 +30,15 @@ def _setting(server: CorralServer, name: str) -> dict[str, Any]:
 
 
 def test_first_login_bootstrap_password_new_password_server_url(
-    server: CorralServer, console: ConsoleContext
+    page: Page, console_server: CorralServer
 ) -> None:
-    page = console.new_page()
     page.goto("/home")
     wait_ready(page, "login")
     assert page.url.endswith("/login")
     screenshot(page, "login")
 
-    bootstrap = bootstrap_password(server)
-    sign_in(page, "admin", bootstrap)
+    bootstrap = bootstrap_password(console_server)
+    sign_in_with_form(page, "admin", bootstrap)
     wait_ready(page, "first-login")
     assert httpx.URL(page.url).path == "/first-login"
     # The password is nowhere in the address bar or the page's storage.
@@ -72,25 +62,25 @@ def test_first_login_bootstrap_password_new_password_server_url(
     policy.wait_for()
     assert "at least" in policy.inner_text()
     # Two different passwords are caught before anything is sent.
-    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
-    page.get_by_label("New password again").fill(NEW_PASSWORD + "x")
+    page.get_by_label("New password", exact=True).fill(ADMIN_PASSWORD)
+    page.get_by_label("New password again").fill(ADMIN_PASSWORD + "x")
     page.get_by_role("button", name="Change password").click()
     assert "differ" in page.get_by_test_id("error-confirm").inner_text()
-    page.get_by_label("New password again").fill(NEW_PASSWORD)
+    page.get_by_label("New password again").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="Change password").click()
 
     # Step 3: the server URL, prefilled with the page's origin; a bad one is
     # refused by the server at the field.
     url_field = page.get_by_label("Server URL")
     url_field.wait_for()
-    assert url_field.input_value() == server.https_url
+    assert url_field.input_value() == console_server.https_url
     screenshot(page, "first-login-server-url")
     url_field.fill("http://plain.example.com/path")
     page.get_by_role("button", name="Save and continue").click()
     problem = page.get_by_test_id("error-value")
     problem.wait_for()
     assert "https://" in problem.inner_text()
-    url_field.fill(server.https_url)
+    url_field.fill(console_server.https_url)
     page.get_by_role("button", name="Save and continue").click()
 
     wait_ready(page, "home")
@@ -98,33 +88,32 @@ def test_first_login_bootstrap_password_new_password_server_url(
     assert page.get_by_test_id("whoami").count() == 0  # the user menu is closed
     page.get_by_test_id("user-menu").click()
     assert page.get_by_test_id("whoami").inner_text() == "admin"
-    assert _setting(server, "server-url")["value"] == server.https_url
-    assert not (server.data_dir / "bootstrap-password").exists()
+    assert _setting(console_server, "server-url")["value"] == console_server.https_url
+    assert not (console_server.data_dir / "bootstrap-password").exists()
 
 
 def test_deep_link_survives_login_and_logout_ends_the_session(
-    server: CorralServer, console: ConsoleContext
+    page: Page, console_server: CorralServer
 ) -> None:
-    password = change_admin_password(server)
-    page = console.new_page()
+    password = admin_password(console_server)
     deep = "/c/local/explorer/v1.namespaces?namespace=default"
     page.goto(deep)
     wait_ready(page, "login")
     assert httpx.URL(page.url).params["next"] == deep
 
-    sign_in(page, "admin", password)
+    sign_in_with_form(page, "admin", password)
     page.wait_for_url(lambda url: httpx.URL(url).path == "/c/local/explorer/v1.namespaces")
-    assert page.url == f"{server.https_url}{deep}"
+    assert page.url == f"{console_server.https_url}{deep}"
     assert page.get_by_test_id("topbar").get_by_text("Corral").is_visible()
 
     page.goto("/home")
     wait_ready(page, "home")
-    cookies = {c["name"] for c in console.context.cookies()}
+    cookies = {c["name"] for c in page.context.cookies()}
     assert "CORRAL_SESS" in cookies
     page.get_by_test_id("user-menu").click()
     page.get_by_test_id("logout").click()
     wait_ready(page, "login")
-    assert "CORRAL_SESS" not in {c["name"] for c in console.context.cookies()}
+    assert "CORRAL_SESS" not in {c["name"] for c in page.context.cookies()}
     # The top bar of a signed-out page is the brand alone.
     assert page.get_by_test_id("user-menu").count() == 0
     # Signed out for real: the console asks for a login again.
@@ -134,13 +123,12 @@ def test_deep_link_survives_login_and_logout_ends_the_session(
 
 
 def test_wrong_password_is_refused_with_the_reason(
-    server: CorralServer, console: ConsoleContext
+    page: Page, console_server: CorralServer
 ) -> None:
-    change_admin_password(server)
-    page = console.new_page()
+    admin_password(console_server)
     page.goto("/login")
     wait_ready(page, "login")
-    sign_in(page, "admin", "not-the-password")
+    sign_in_with_form(page, "admin", "not-the-password")
     error = page.get_by_test_id("login-error")
     error.wait_for()
     assert "Invalid username or password" in error.inner_text()
@@ -148,15 +136,14 @@ def test_wrong_password_is_refused_with_the_reason(
     assert "not-the-password" not in page.url
 
 
-def test_too_many_failures_show_the_wait(server: CorralServer, console: ConsoleContext) -> None:
+def test_too_many_failures_show_the_wait(page: Page, console_server: CorralServer) -> None:
     # Last in the module: the failures also count against this address.
-    page = console.new_page()
     page.goto("/login")
     wait_ready(page, "login")
     wait = page.get_by_test_id("login-wait")
     submit = page.get_by_test_id("login-submit")
     for _ in range(12):
-        sign_in(page, "nobody", "wrong-password")  # the click waits for the button
+        sign_in_with_form(page, "nobody", "wrong-password")  # the click waits for the button
         poll(
             lambda: submit.inner_text() == "Sign in" and page.get_by_test_id("login-error").count()
         )

@@ -9,66 +9,45 @@ missing; the test then sets it and the commands arrive in the open dialog.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import yaml
+from playwright.sync_api import Page
 
 from kubectlproc import KUBECTL
 from polling import poll
-from serverproc import CorralServer, module_server
-from ui import homefixtures
-from ui.homefixtures import (
-    ConsoleContext,
-    change_admin_password,
-    open_context,
-    screenshot,
-    sign_in,
-    wait_ready,
-)
+from serverproc import CorralServer
+from ui.conftest import admin_api, screenshot, sign_in_as_admin, wait_ready
+from ui.homehelpers import own_server, sign_in_with_form
 
-browser = homefixtures.browser
-server = module_server("console-home")
+console_server = own_server("console-home")
 
 CLUSTERS = "/apis/management.corral.io/v1/clusters"
 SCRIPTED = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 
 
-@pytest.fixture(scope="module")
-def password(server: CorralServer) -> str:
-    return change_admin_password(server)
-
-
-def _signed_in(
-    browser: Any, server: CorralServer, password: str, **size: int
-) -> Iterator[tuple[ConsoleContext, Any]]:
-    ctx = open_context(browser, server, **size)
-    try:
-        page = ctx.new_page()
-        page.goto("/login")
-        sign_in(page, "admin", password)
-        wait_ready(page, "home")
-        yield ctx, page
-    finally:
-        ctx.context.close()
-    assert ctx.errors.messages == [], "\n".join(ctx.errors.messages)
+@pytest.fixture
+def server(console_server: CorralServer) -> CorralServer:
+    return console_server
 
 
 @pytest.fixture
-def home(browser: Any, server: CorralServer, password: str) -> Iterator[tuple[ConsoleContext, Any]]:
-    """A signed-in admin on the home page (1280 by 800); fails on page errors."""
-    yield from _signed_in(browser, server, password)
-
-
-def _api(server: CorralServer) -> httpx.Client:
-    return server.client(server.token)
+def home(page: Page, console_server: CorralServer) -> Page:
+    """A signed-in admin on the home page (1280 by 800), clipboard allowed."""
+    page.context.grant_permissions(
+        ["clipboard-read", "clipboard-write"], origin=console_server.https_url
+    )
+    sign_in_as_admin(page, console_server)
+    page.goto("/home")
+    wait_ready(page, "home")
+    return page
 
 
 def _create_cluster(server: CorralServer, display: str, description: str = "") -> str:
-    with _api(server) as http:
+    with admin_api(server) as http:
         body = {
             "apiVersion": "management.corral.io/v1",
             "kind": "Cluster",
@@ -86,7 +65,7 @@ def _row(page: Any, cluster: str) -> Any:
 
 
 def _set_server_url(server: CorralServer, value: str) -> None:
-    with _api(server) as http:
+    with admin_api(server) as http:
         answer = http.patch(
             "/apis/management.corral.io/v1/settings/server-url",
             json={"value": value},
@@ -95,10 +74,8 @@ def _set_server_url(server: CorralServer, value: str) -> None:
         assert answer.status_code == 200, answer.text
 
 
-def test_import_shows_both_commands_live_and_copies_them(
-    server: CorralServer, home: tuple[ConsoleContext, Any]
-) -> None:
-    _, page = home
+def test_import_shows_both_commands_live_and_copies_them(server: CorralServer, home: Page) -> None:
+    page = home
     local = _row(page, "local")
     local.wait_for()
     assert local.get_by_test_id("cluster-name").inner_text() == "local"
@@ -140,8 +117,8 @@ def test_import_shows_both_commands_live_and_copies_them(
     assert row.get_by_test_id("cluster-description").inner_text() == "the edge site"
 
 
-def test_import_dialog_keyboard_focus_trap_and_escape(home: tuple[ConsoleContext, Any]) -> None:
-    _, page = home
+def test_import_dialog_keyboard_focus_trap_and_escape(home: Page) -> None:
+    page = home
     opener = page.get_by_role("button", name="Import cluster")
     opener.focus()
     page.keyboard.press("Enter")
@@ -161,10 +138,8 @@ def test_import_dialog_keyboard_focus_trap_and_escape(home: tuple[ConsoleContext
     assert page.evaluate("document.activeElement.dataset.testid") == "import-open"
 
 
-def test_a_script_bearing_description_is_shown_as_text(
-    server: CorralServer, home: tuple[ConsoleContext, Any]
-) -> None:
-    _, page = home
+def test_a_script_bearing_description_is_shown_as_text(server: CorralServer, home: Page) -> None:
+    page = home
     alerts: list[str] = []
 
     def on_dialog(dialog: Any) -> None:
@@ -185,8 +160,8 @@ def test_a_script_bearing_description_is_shown_as_text(
     assert alerts == []
 
 
-def test_rows_follow_status_live(server: CorralServer, home: tuple[ConsoleContext, Any]) -> None:
-    _, page = home
+def test_rows_follow_status_live(server: CorralServer, home: Page) -> None:
+    page = home
     name = _create_cluster(server, "live-one")
     row = _row(page, name)
     row.wait_for()
@@ -198,7 +173,7 @@ def test_rows_follow_status_live(server: CorralServer, home: tuple[ConsoleContex
         "requested": {"cpu": "500m", "memory": "1Gi", "pods": "3"},
         "capacity": {"cpu": "2", "memory": "4Gi", "pods": "330"},
     }
-    with _api(server) as http:
+    with admin_api(server) as http:
 
         def patched() -> bool:
             answer = http.patch(
@@ -216,16 +191,16 @@ def test_rows_follow_status_live(server: CorralServer, home: tuple[ConsoleContex
     assert row.get_by_test_id("bar-cpu").inner_text() == "500m / 2"
     assert row.get_by_test_id("bar-memory").inner_text() == "1 GiB / 4 GiB"
 
-    with _api(server) as http:
+    with admin_api(server) as http:
         assert http.delete(f"{CLUSTERS}/{name}").status_code in (200, 202)
     row.wait_for(state="detached", timeout=15_000)
 
 
 def test_kubeconfig_downloads_are_valid_kubeconfigs(
-    server: CorralServer, home: tuple[ConsoleContext, Any], tmp_path: Path
+    server: CorralServer, home: Page, tmp_path: Path
 ) -> None:
     _set_server_url(server, server.https_url)
-    _, page = home
+    page = home
     with page.expect_download() as one:
         _row(page, "local").get_by_test_id("cluster-kubeconfig").click()
     assert one.value.suggested_filename == "local.yaml"
@@ -256,20 +231,20 @@ def test_kubeconfig_downloads_are_valid_kubeconfigs(
     assert len(servers) >= 2
 
 
-def test_screenshots_at_both_sizes(browser: Any, server: CorralServer, password: str) -> None:
+def test_screenshots_at_both_sizes(home: Page) -> None:
+    page = home
+    _row(page, "local").wait_for()
     for width, height in ((1280, 800), (1920, 1080)):
-        for ctx, page in _signed_in(browser, server, password, width=width, height=height):
-            _row(page, "local").wait_for()
-            screenshot(page, f"home-{width}x{height}")
-            # Nothing overflows the page sideways at this size.
-            assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
-            del ctx
+        page.set_viewport_size({"width": width, "height": height})
+        screenshot(page, f"home-{width}x{height}")
+        # Nothing overflows the page sideways at this size.
+        assert page.evaluate("document.documentElement.scrollWidth <= innerWidth")
 
 
 def test_a_user_who_may_not_list_clusters_sees_the_error_state(
-    browser: Any, server: CorralServer
+    page: Page, server: CorralServer
 ) -> None:
-    with _api(server) as http:
+    with admin_api(server) as http:
         made = http.post(
             "/v3/users",
             json={
@@ -279,27 +254,19 @@ def test_a_user_who_may_not_list_clusters_sees_the_error_state(
             },
         )
         assert made.status_code == 201, made.text
-    ctx = open_context(browser, server)
-    try:
-        page = ctx.new_page()
-        page.goto("/home")
-        sign_in(page, "viewer", "viewer-password-1")
-        wait_ready(page, "home")
-        error = page.get_by_test_id("error")
-        assert "forbidden" in error.inner_text()
-        assert error.get_by_role("button", name="Try again").is_visible()
-        page.get_by_test_id("user-menu").click()
-        assert page.get_by_test_id("whoami").inner_text() == "viewer"
-    finally:
-        ctx.context.close()
-    assert ctx.errors.messages == [], "\n".join(ctx.errors.messages)
+    page.goto("/home")
+    sign_in_with_form(page, "viewer", "viewer-password-1")
+    wait_ready(page, "home")
+    error = page.get_by_test_id("error")
+    assert "forbidden" in error.inner_text()
+    assert error.get_by_role("button", name="Try again").is_visible()
+    page.get_by_test_id("user-menu").click()
+    assert page.get_by_test_id("whoami").inner_text() == "viewer"
 
 
-def test_an_ended_session_sends_the_user_to_the_login_page(
-    home: tuple[ConsoleContext, Any],
-) -> None:
-    ctx, page = home
-    csrf = next(c["value"] for c in ctx.context.cookies() if c["name"] == "CORRAL_CSRF")
+def test_an_ended_session_sends_the_user_to_the_login_page(home: Page) -> None:
+    page = home
+    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "CORRAL_CSRF")
     # The session ends elsewhere (another tab logged out): its token is gone.
     ended = page.request.post("/v3/tokens?action=logout", headers={"X-API-CSRF": csrf})
     assert ended.status == 200

@@ -13,18 +13,17 @@ from __future__ import annotations
 import asyncio
 import ssl
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Page
 
 from polling import poll
-from serverproc import CorralServer, module_server
-from ui import homefixtures
-from ui.homefixtures import change_admin_password, open_context, sign_in, wait_ready
+from serverproc import CorralServer
+from ui.conftest import sign_in_as_admin, wait_ready
+from ui.homehelpers import own_server
 
-browser = homefixtures.browser
-server = module_server("console-home-scale")
+console_server = own_server("console-home-scale")
 
 CLUSTERS = "/apis/management.corral.io/v1/clusters"
 COUNT = 1000
@@ -56,9 +55,9 @@ async def _create_many(server: CorralServer, count: int) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_home_with_a_thousand_clusters_is_ready_within_a_second(
-    browser: Any, server: CorralServer
+    page: Page, console_server: CorralServer
 ) -> None:
-    password = change_admin_password(server)
+    server = console_server
     # Playwright's sync API runs a loop on this thread; the creates get their own.
     with ThreadPoolExecutor(1) as pool:
         pool.submit(asyncio.run, _create_many(server, COUNT)).result()
@@ -68,25 +67,20 @@ def test_home_with_a_thousand_clusters_is_ready_within_a_second(
             "every cluster listed",
             deadline=120,
         )
-    ctx = open_context(browser, server)
-    try:
-        page = ctx.new_page()
-        page.goto("/login")
-        sign_in(page, "admin", password)
+    sign_in_as_admin(page, server)
+    page.goto("/home")
+    wait_ready(page, "home")
+    timings = []
+    for _ in range(3):
+        page.goto("/home")
         wait_ready(page, "home")
-        timings = []
-        for _ in range(3):
-            page.goto("/home")
-            wait_ready(page, "home")
-            timings.append(page.evaluate("performance.now()") / 1000)
-            assert page.get_by_test_id("cluster-count").inner_text() == str(COUNT + 1)
-            rows = page.get_by_test_id("cluster-row").count()
-            assert 0 < rows < 60, rows
-        best = min(timings)
-        print(f"home with {COUNT + 1} clusters ready in {best:.3f} s (runs: {timings})")
-        assert best <= GOAL_SECONDS, timings
-        # The last rows are reachable by scrolling.
-        page.get_by_test_id("cluster-table").evaluate("el => el.scrollTo(0, el.scrollHeight)")
-        page.locator('[data-testid="cluster-name"]', has_text="site-0999").wait_for()
-    finally:
-        ctx.context.close()
+        timings.append(page.evaluate("performance.now()") / 1000)
+        assert page.get_by_test_id("cluster-count").inner_text() == str(COUNT + 1)
+        rows = page.get_by_test_id("cluster-row").count()
+        assert 0 < rows < 60, rows
+    best = min(timings)
+    print(f"home with {COUNT + 1} clusters ready in {best:.3f} s (runs: {timings})")
+    assert best <= GOAL_SECONDS, timings
+    # The last rows are reachable by scrolling.
+    page.get_by_test_id("cluster-table").evaluate("el => el.scrollTo(0, el.scrollHeight)")
+    page.locator('[data-testid="cluster-name"]', has_text="site-0999").wait_for()
