@@ -28,6 +28,15 @@ console_server = own_server("console-home-scale")
 CLUSTERS = "/apis/management.corral.io/v1/clusters"
 COUNT = 1000
 GOAL_SECONDS = 1.0
+#: Notes the page clock (ms since navigation start) when the home page turns ready.
+READY_CLOCK = """
+new MutationObserver((_, observer) => {
+  if (document.querySelector('[data-testid="page-home"][data-ready]')) {
+    window.__homeReadyAt = performance.now();
+    observer.disconnect();
+  }
+}).observe(document, { subtree: true, childList: true, attributes: true });
+"""
 
 
 async def _create_many(server: CorralServer, count: int) -> None:
@@ -67,6 +76,7 @@ def test_home_with_a_thousand_clusters_is_ready_within_a_second(
             "every cluster listed",
             deadline=120,
         )
+    page.context.add_init_script(READY_CLOCK)
     sign_in_as_admin(page, server)
     page.goto("/home")
     wait_ready(page, "home")
@@ -74,7 +84,7 @@ def test_home_with_a_thousand_clusters_is_ready_within_a_second(
     for _ in range(3):
         page.goto("/home")
         wait_ready(page, "home")
-        timings.append(page.evaluate("performance.now()") / 1000)
+        timings.append(page.evaluate("window.__homeReadyAt") / 1000)
         assert page.get_by_test_id("cluster-count").inner_text() == str(COUNT + 1)
         rows = page.get_by_test_id("cluster-row").count()
         assert 0 < rows < 60, rows

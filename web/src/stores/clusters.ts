@@ -49,10 +49,15 @@ export function clusterLabel(cluster: Cluster): string {
   return cluster.spec?.displayName || cluster.metadata.name;
 }
 
+const collator = new Intl.Collator(undefined, { numeric: true });
+
 function byLabel(a: Cluster, b: Cluster): number {
   if (a.metadata.name === "local") return -1;
   if (b.metadata.name === "local") return 1;
-  return clusterLabel(a).localeCompare(clusterLabel(b)) || a.metadata.name.localeCompare(b.metadata.name);
+  return (
+    collator.compare(clusterLabel(a), clusterLabel(b)) ||
+    collator.compare(a.metadata.name, b.metadata.name)
+  );
 }
 
 export const useClusters = defineStore("clusters", () => {
