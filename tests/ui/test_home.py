@@ -191,9 +191,19 @@ def test_rows_follow_status_live(server: CorralServer, home: Page) -> None:
     assert row.get_by_test_id("bar-cpu").inner_text() == "500m / 2"
     assert row.get_by_test_id("bar-memory").inner_text() == "1 GiB / 4 GiB"
 
+    # The cluster switcher lists it too, live, and switching opens its explorer.
+    switcher = page.get_by_test_id("cluster-switcher")
+    assert switcher.locator("option", has_text="live-one").count() == 1
+    switcher.select_option(name)
+    page.wait_for_url(lambda url: httpx.URL(url).path == f"/c/{name}")
+    assert page.get_by_test_id("nav-explorer").get_attribute("href") == f"/c/{name}"
+    page.get_by_test_id("nav-home").click()
+    wait_ready(page, "home")
+
     with admin_api(server) as http:
         assert http.delete(f"{CLUSTERS}/{name}").status_code in (200, 202)
     row.wait_for(state="detached", timeout=15_000)
+    poll(lambda: switcher.locator("option", has_text="live-one").count() == 0)
 
 
 def test_kubeconfig_downloads_are_valid_kubeconfigs(
