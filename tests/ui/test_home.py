@@ -190,6 +190,7 @@ def test_rows_follow_status_live(server: CorralServer, home: Page) -> None:
     assert row.get_by_test_id("bar-cpu").get_attribute("aria-valuenow") == "25"
     assert row.get_by_test_id("bar-cpu").inner_text() == "500m / 2"
     assert row.get_by_test_id("bar-memory").inner_text() == "1 GiB / 4 GiB"
+    screenshot(page, "home-live-status")
 
     # The cluster switcher lists it too, live, and switching opens its explorer.
     switcher = page.get_by_test_id("cluster-switcher")
