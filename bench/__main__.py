@@ -19,6 +19,7 @@ from bench import (
     ssa_bench,
     startup_bench,
     storage_bench,
+    ui,
     workloads_bench,
 )
 from bench.report import Run
@@ -37,6 +38,7 @@ SUITES = {
     "etcd": etcd_bench.run,
     "postgres": postgres_bench.run,
     "replicas": replicas_bench.run,
+    "ui": ui.run,
 }
 
 

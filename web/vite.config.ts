@@ -5,6 +5,8 @@ import { fileURLToPath } from "node:url";
 import vue from "@vitejs/plugin-vue";
 import { defineConfig } from "vite";
 
+const devServer = process.env.CORRAL_DEV_SERVER ?? "https://127.0.0.1:8443";
+
 export default defineConfig({
   plugins: [vue()],
   base: "/",
@@ -17,12 +19,17 @@ export default defineConfig({
     chunkSizeWarningLimit: 600,
   },
   server: {
-    // `npm run dev` talks to a local `corral server` (make run).
+    // `npm run dev` talks to a local `corral server` (make run; CORRAL_DEV_SERVER
+    // names another). A WebSocket authenticated by the session cookie must come
+    // from the server's own origin, so the proxy presents that origin.
     proxy: {
       "^/(api|apis|v3|v3-public|k8s|version|openapi)": {
-        target: "https://127.0.0.1:8443",
+        target: devServer,
         secure: false,
         ws: true,
+        configure: (proxy) => {
+          proxy.on("proxyReqWs", (request) => request.setHeader("origin", devServer));
+        },
       },
     },
   },

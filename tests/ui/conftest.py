@@ -6,7 +6,7 @@ Fixtures:
   console, management on, every built-in controller and two simulated nodes
   (pods reach Running). The console must be built (``make test`` builds it);
   a missing build fails, never skips.
-- ``browser`` (session): ``/usr/bin/chromium`` headless through Playwright,
+- ``browser`` (module): ``/usr/bin/chromium`` headless through Playwright,
   with the flags of docs/ui.md. A missing Chromium fails the tests (it is in
   scripts/system-packages.txt, which ``make test`` installs).
 - ``page``: a fresh browser context (1280x800, the server's self-signed CA
@@ -74,8 +74,10 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CorralS
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module-scoped: Playwright's sync API runs its own event loop while it is
+    # started, which the asyncio tests of later modules must not meet.
     assert CHROMIUM.exists(), (
         f"{CHROMIUM} is missing: install Debian's chromium (scripts/system-packages.txt; "
         "`make test` installs it)"

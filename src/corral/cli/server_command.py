@@ -143,6 +143,14 @@ def _drop_empty(
     "without Corral's management features (clusters, users, projects, catalog).",
 )
 @click.option(
+    "--no-ui",
+    is_flag=True,
+    default=False,
+    envvar="CORRAL_NO_UI",
+    show_envvar=True,
+    help="Do not serve the web console at / (the API and /v3/subscribe stay).",
+)
+@click.option(
     "--server-url",
     default=None,
     envvar="CORRAL_SERVER_URL",
@@ -150,14 +158,6 @@ def _drop_empty(
     help="The https:// address agents and kubeconfigs use to reach this server (no path); "
     "written to the server-url setting at start. Without it the setting keeps its value "
     "(kubectl edit setting server-url).",
-)
-@click.option(
-    "--no-ui",
-    is_flag=True,
-    default=False,
-    envvar="CORRAL_NO_UI",
-    show_envvar=True,
-    help="Do not serve the web console at / (the API and /v3/subscribe stay).",
 )
 @click.option(
     "--simulate-nodes",

@@ -40,7 +40,8 @@ outermost filter of the HTTPS app; it is closed (its queue written) by
 The watch caches' event ring size may be set (for tests) with the hidden
 environment variable ``CORRAL_WATCH_CACHE_SIZE``, and the lifetime of a watch
 without ``timeoutSeconds`` (normally 30 to 60 minutes) with
-``CORRAL_WATCH_TIMEOUT`` (seconds).
+``CORRAL_WATCH_TIMEOUT`` (seconds); the console's build directory with
+``CORRAL_UI_DIR``.
 
 `open_storage` returns a started backend (and the encryption service, whose
 background rewriter `Components.start_background` starts); the caller closes
@@ -55,6 +56,7 @@ import logging
 import os
 import ssl
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import prometheus_client
@@ -314,9 +316,9 @@ async def build_components(
     identity = _identity(settings, kube) if settings.management else None
     if identity is not None:
         authenticators.append(identity.authenticator)
-    clusters = _clusters(settings, kube, tls.ca_pem) if settings.management else None
-    web = ui.console() if settings.ui else None
+    web = ui.console(_ui_dir()) if settings.ui else None
     subscriptions = ui.SubscriptionEndpoint()
+    clusters = _clusters(settings, kube, tls.ca_pem) if settings.management else None
     https_app = APIServerApp(
         authenticator=UnionAuthenticator(*authenticators),
         authorizer=authorizer,
@@ -328,9 +330,9 @@ async def build_components(
         routes=[
             _ca_route(tls.ca_pem),
             *(identity.routes if identity is not None else ()),
-            *(clusters.routes if clusters is not None else ()),
             *(web.routes() if web is not None else ()),
             subscriptions.route(),
+            *(clusters.routes if clusters is not None else ()),
         ],
         filters=identity.filters if identity is not None else (),
         origins=_own_origins(settings, https_port),
@@ -458,6 +460,11 @@ def _own_origins(settings: ServerSettings, https_port: int) -> list[str]:
     for san in settings.tls_sans:
         hosts.add(f"[{san}]" if ":" in san else san)
     return [f"https://{host}:{https_port}" for host in sorted(hosts)]
+
+
+def _ui_dir() -> Path:
+    """The console's build: the package's, or (tests) the hidden ``CORRAL_UI_DIR``."""
+    return Path(os.environ.get("CORRAL_UI_DIR") or ui.STATIC_DIR)
 
 
 def _ring_size() -> int:

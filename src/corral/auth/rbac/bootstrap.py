@@ -370,9 +370,9 @@ def default_policy() -> list[tuple[str, Obj]]:
             USER_BASE,
             [
                 _urls(["/v3/users", "/v3/users/*", "/v3/tokens", "/v3/tokens/*"], ["*"]),
+                _urls(["/v3/subscribe"], ["get"]),
                 # settings and cluster actions: the endpoints ask RBAC about the objects
                 _urls(["/v3/settings/*", "/v3/clusters", "/v3/clusters/*"], ["*"]),
-                _urls(["/v3/subscribe"], ["get"]),
             ],
         ),
         cluster_role(CONTROLLER_MANAGER_USER, _controller_manager_rules()),
