@@ -20,7 +20,7 @@ from playwright.sync_api import Page
 from kubectlproc import KUBECTL
 from polling import poll
 from serverproc import CorralServer
-from ui.conftest import admin_api, screenshot, sign_in_as_admin, wait_ready
+from ui.conftest import admin_api, admin_password, screenshot, sign_in_as_admin, wait_ready
 from ui.homehelpers import own_server, sign_in_with_form
 
 console_server = own_server("console-home")
@@ -285,3 +285,18 @@ def test_an_ended_session_sends_the_user_to_the_login_page(home: Page) -> None:
     wait_ready(page, "login")
     assert httpx.URL(page.url).path == "/login"
     assert page.get_by_test_id("user-menu").count() == 0
+
+
+def test_after_logout_the_next_sign_in_gets_its_own_live_list(
+    server: CorralServer, home: Page
+) -> None:
+    page = home
+    page.get_by_test_id("user-menu").click()
+    page.get_by_test_id("logout").click()
+    wait_ready(page, "login")
+    sign_in_with_form(page, "admin", admin_password(server))
+    wait_ready(page, "home")
+    _row(page, "local").wait_for()
+    # The list is live again, over a socket of the new session.
+    name = _create_cluster(server, "after-logout")
+    _row(page, name).wait_for()

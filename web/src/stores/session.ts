@@ -7,6 +7,7 @@
 // dropped as soon as it has been used.
 import { defineStore } from "pinia";
 import { ApiError, api } from "../api/http";
+import { subscriptions } from "../api/subscribe";
 
 export interface SessionUser {
   username: string;
@@ -113,8 +114,9 @@ export const useSession = defineStore("session", {
       }
     },
 
-    /** Drop everything known about the session (after logout or a 401). */
+    /** Drop everything known about the session (after logout or a 401), and its socket. */
     forget(): void {
+      subscriptions.disconnect();
       this.user = null;
       this.mustChangePassword = false;
       this.pendingPassword = "";
