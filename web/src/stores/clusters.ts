@@ -1,6 +1,9 @@
 // Every Cluster the user may see, kept live for the home page and the cluster
 // switcher: one LIST, then one subscription from its resourceVersion over the
-// page's shared socket (no polling). It decides how a big list stays cheap:
+// page's shared socket (no polling). The LIST is read in pages of one
+// snapshot: a first small page is on screen at once, the rest follows, and the
+// subscription starts from the snapshot's resourceVersion. It decides how a
+// big list stays cheap:
 // objects are kept frozen in a plain Map (no deep reactivity), and a burst of
 // events costs one re-sort per animation frame, not one per event. A 410
 // (history compacted) lists again; other subscription errors show the error
@@ -40,9 +43,13 @@ export interface Cluster extends KubeObject {
 }
 
 interface ClusterList {
-  metadata?: { resourceVersion?: string };
+  metadata?: { resourceVersion?: string; continue?: string };
   items?: Cluster[];
 }
+
+/** The first page is what fits a screen or two; later pages are large. */
+const FIRST_PAGE = 100;
+const NEXT_PAGES = 1000;
 
 /** What people call a cluster: its display name, else its id. */
 export function clusterLabel(cluster: Cluster): string {
@@ -64,11 +71,15 @@ export const useClusters = defineStore("clusters", () => {
   const byName = new Map<string, Cluster>();
   const revision = ref(0);
   const loaded = ref(false);
+  /** Every page of the LIST is in (the count is final). */
+  const complete = ref(false);
   const error = ref("");
   const list = shallowRef<Cluster[]>([]);
   let stopWatch: (() => void) | null = null;
   let frame = 0;
   let starting: Promise<void> | null = null;
+  /** Bumped by `reset`: a LIST still paging for an earlier session stops. */
+  let generation = 0;
 
   function publish(): void {
     frame = 0;
@@ -96,24 +107,45 @@ export const useClusters = defineStore("clusters", () => {
     schedule();
   }
 
+  function keep(items: Cluster[] | undefined): void {
+    for (const item of items ?? []) byName.set(item.metadata.name, markRaw(Object.freeze(item)));
+  }
+
   async function relist(): Promise<void> {
     stopWatch?.();
     stopWatch = null;
+    complete.value = false;
+    const mine = generation;
     try {
-      const answer = await api<ClusterList>(CLUSTERS_PATH);
+      const first = await api<ClusterList>(`${CLUSTERS_PATH}?limit=${FIRST_PAGE}`);
+      if (mine !== generation) return;
       byName.clear();
-      for (const item of answer.items ?? []) byName.set(item.metadata.name, markRaw(Object.freeze(item)));
+      keep(first.items);
       error.value = "";
       publish();
+      loaded.value = true;
+      let token = first.metadata?.continue;
+      while (token) {
+        const next = await api<ClusterList>(
+          `${CLUSTERS_PATH}?limit=${NEXT_PAGES}&continue=${encodeURIComponent(token)}`,
+        );
+        if (mine !== generation) return;
+        keep(next.items);
+        schedule();
+        token = next.metadata?.continue;
+      }
+      complete.value = true;
       stopWatch = subscriptions.subscribe(
         CLUSTERS_PATH,
-        { resourceVersion: answer.metadata?.resourceVersion },
+        { resourceVersion: first.metadata?.resourceVersion },
         onEvent,
       );
     } catch (caught) {
+      if (mine !== generation) return;
+      if (caught instanceof ApiError && caught.code === 410) return relist(); // snapshot compacted
       error.value = caught instanceof ApiError ? caught.message : String(caught);
     } finally {
-      loaded.value = true;
+      if (mine === generation) loaded.value = true;
     }
   }
 
@@ -125,6 +157,7 @@ export const useClusters = defineStore("clusters", () => {
 
   /** Stop watching and forget everything (on logout). */
   function reset(): void {
+    generation += 1;
     stopWatch?.();
     stopWatch = null;
     if (frame) cancelAnimationFrame(frame);
@@ -133,6 +166,7 @@ export const useClusters = defineStore("clusters", () => {
     byName.clear();
     list.value = [];
     loaded.value = false;
+    complete.value = false;
     error.value = "";
   }
 
@@ -143,5 +177,5 @@ export const useClusters = defineStore("clusters", () => {
 
   const count = computed(() => list.value.length);
 
-  return { list, loaded, error, revision, count, start, reset, get, relist };
+  return { list, loaded, complete, error, revision, count, start, reset, get, relist };
 });
