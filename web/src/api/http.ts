@@ -17,7 +17,7 @@ export interface Status {
   message?: string;
   reason?: string;
   code?: number;
-  details?: { name?: string; kind?: string; causes?: StatusCause[] };
+  details?: { name?: string; kind?: string; causes?: StatusCause[]; retryAfterSeconds?: number };
 }
 
 export class ApiError extends Error {

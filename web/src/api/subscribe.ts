@@ -133,6 +133,24 @@ class Subscriptions {
   private send(message: object): void {
     this.socket?.send(JSON.stringify(message));
   }
+
+  /**
+   * Close the socket now and drop every subscription (at sign-out): the
+   * socket was authenticated by the session that just ended, so the next
+   * user must get a socket of their own.
+   */
+  disconnect(): void {
+    this.subs.clear();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const socket = this.socket;
+    this.socket = null;
+    this.open = false;
+    if (socket) {
+      socket.onopen = socket.onmessage = socket.onclose = null;
+      socket.close(1000);
+    }
+  }
 }
 
 /** The page's one subscription socket. */
