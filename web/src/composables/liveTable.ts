@@ -1,0 +1,118 @@
+// A live list of one collection as the server's Table rows: LIST with
+// `as=Table`, then the subscription socket with `table: true` from the list's
+// resourceVersion; a 410 (Expired) lists again. Rows are kept in a Map keyed
+// by namespace/name and published as one shallow array, re-built at most once
+// per animation frame, so a burst of events costs one render.
+import { onBeforeUnmount, ref, shallowRef, watch, type Ref } from "vue";
+import { api, ApiError } from "../api/http";
+import { TABLE_ACCEPT, type Table, type TableColumn, type TableRow } from "../api/kube";
+import { subscriptions, type WatchEvent } from "../api/subscribe";
+
+export interface LiveTableSource {
+  /** Collection path (with the cluster base), or "" for nothing yet. */
+  path: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+export function rowKey(row: TableRow): string {
+  const meta = row.object?.metadata;
+  return meta ? `${meta.namespace ?? ""}/${meta.name}` : JSON.stringify(row.cells);
+}
+
+export function useLiveTable(source: Ref<LiveTableSource>) {
+  const columns = shallowRef<TableColumn[]>([]);
+  const rows = shallowRef<TableRow[]>([]);
+  const error = ref<ApiError | Error | null>(null);
+  const loading = ref(false);
+  const ready = ref(false);
+  let byKey = new Map<string, TableRow>();
+  let stop: (() => void) | null = null;
+  let frame = 0;
+  let generation = 0;
+
+  function publish(): void {
+    if (frame) return;
+    frame = requestAnimationFrame(() => {
+      frame = 0;
+      rows.value = Array.from(byKey.values());
+    });
+  }
+
+  function onEvent(gen: number, event: WatchEvent): void {
+    if (gen !== generation) return;
+    if (event.type === "ERROR") {
+      const status = event.object as unknown as { code?: number; message?: string };
+      if (status.code === 410) void load(gen);
+      else error.value = new Error(status.message ?? "the live update stopped");
+      return;
+    }
+    if (event.type === "BOOKMARK") return;
+    const table = event.object as unknown as Table;
+    if (table.columnDefinitions?.length && !columns.value.length) {
+      columns.value = table.columnDefinitions;
+    }
+    for (const row of table.rows ?? []) {
+      const key = rowKey(row);
+      if (event.type === "DELETED") byKey.delete(key);
+      else byKey.set(key, row);
+    }
+    publish();
+  }
+
+  async function load(gen: number): Promise<void> {
+    stop?.();
+    stop = null;
+    const { path, labelSelector, fieldSelector } = source.value;
+    if (!path) return;
+    loading.value = true;
+    const query = new URLSearchParams({ includeObject: "Metadata" });
+    if (labelSelector) query.set("labelSelector", labelSelector);
+    if (fieldSelector) query.set("fieldSelector", fieldSelector);
+    try {
+      const table = await api<Table>(`${path}?${query}`, { accept: TABLE_ACCEPT });
+      if (gen !== generation) return;
+      columns.value = table.columnDefinitions ?? [];
+      byKey = new Map((table.rows ?? []).map((r) => [rowKey(r), r]));
+      rows.value = Array.from(byKey.values());
+      error.value = null;
+      ready.value = true;
+      stop = subscriptions.subscribe(
+        path,
+        {
+          resourceVersion: table.metadata?.resourceVersion,
+          labelSelector: labelSelector || undefined,
+          fieldSelector: fieldSelector || undefined,
+          table: true,
+        },
+        (event) => onEvent(gen, event),
+      );
+    } catch (err) {
+      if (gen !== generation) return;
+      error.value = err instanceof Error ? err : new Error(String(err));
+      byKey = new Map();
+      rows.value = [];
+      ready.value = true;
+    } finally {
+      if (gen === generation) loading.value = false;
+    }
+  }
+
+  watch(
+    source,
+    () => {
+      generation += 1;
+      ready.value = false;
+      void load(generation);
+    },
+    { immediate: true, deep: true },
+  );
+
+  onBeforeUnmount(() => {
+    generation += 1;
+    stop?.();
+    if (frame) cancelAnimationFrame(frame);
+  });
+
+  return { columns, rows, error, loading, ready, reload: () => load(++generation) };
+}
