@@ -15,8 +15,11 @@ upgrades pass the same filters and are served only for watches
 
 Start-up adds what upper layers serve: ``routes`` (the identity endpoints
 under ``/v3``), ``filters`` run right after authentication and the session
-guard (the forced password change), and ``origins``, the server's own
-origins a cookie-authenticated WebSocket upgrade must come from.
+guard (the forced password change), ``origins``, the server's own
+origins a cookie-authenticated WebSocket upgrade must come from, and
+``console``, the web console's fallback route (`corral.ui`): every path no
+route matched outside the API prefixes (its deep links), served without
+credentials.
 """
 
 from __future__ import annotations
@@ -84,6 +87,7 @@ class APIServerApp:
         routes: Sequence[Route] = (),
         filters: Sequence[Filter] = (),
         origins: Iterable[str] = (),
+        console: Route | None = None,
     ) -> None:
         extra_routes = routes
         routes = [*health_routes(health), Route("metrics", "/metrics", metrics.handle)]
@@ -96,13 +100,14 @@ class APIServerApp:
             ]
         if openapi is not None:
             routes.append(Route("openapi", "/openapi", openapi.handle, subpaths=True))
-        self._router = Router(routes)
+        self._router = Router(routes, fallback=console)
         pipeline = https_filters(authenticator, authorizer, filters, origins)
         if audit is not None:  # outermost: it records refusals too
             pipeline.insert(0, audit)
         self._handler = chain(pipeline, self._router.dispatch)
         self._ws_handler = chain(
-            pipeline, watches_only(self._router.dispatch, frozenset({"api", "apis"}))
+            pipeline,
+            watches_only(self._router.dispatch, frozenset({"api", "apis"}), self._router),
         )
         self._metrics = metrics
 

@@ -35,6 +35,15 @@ COMMON_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
+def with_common_headers(
+    head: list[tuple[bytes, bytes]], own: list[tuple[bytes, bytes]]
+) -> list[tuple[bytes, bytes]]:
+    """``head``, `COMMON_HEADERS` except those ``own`` sets itself (a cacheable
+    file sets its own ``cache-control``), then ``own``."""
+    names = {name.lower() for name, _ in own}
+    return [*head, *(h for h in COMMON_HEADERS if h[0] not in names), *own]
+
+
 #: `Request.route` of a request no route matched.
 NO_ROUTE = "other"
 
@@ -48,6 +57,7 @@ class Request:
         "impersonator",
         "method",
         "path",
+        "public",
         "receive",
         "route",
         "scope",
@@ -62,6 +72,8 @@ class Request:
         self.path: str = scope["path"]
         #: Name of the matched route (a bounded set, used as a metrics label).
         self.route = NO_ROUTE
+        #: The matched route is served without credentials (set with ``route``).
+        self.public = False
         #: What followed the route's base path (``/readyz/<check>``), if anything.
         self.subpath = ""
         #: The authenticated caller, set by the authentication filter.
@@ -138,13 +150,16 @@ class StreamingResponse:
     """A response whose body is produced over time (a watch): sent chunk by chunk.
 
     ``chunks`` ends when the stream is complete; it is cancelled when the
-    client goes away.
+    client goes away. ``on_message`` (WebSocket routes only: `Route.websocket`)
+    is given each ``websocket.receive`` message of the client, in order; it
+    must not raise.
     """
 
     status: int
     chunks: AsyncIterator[bytes]
     content_type: bytes = b"application/json"
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    on_message: Callable[[Message], Awaitable[None]] | None = None
 
 
 #: What a handler may return.
@@ -153,7 +168,7 @@ AnyResponse = Response | StreamingResponse
 
 async def send_streaming(send: Send, receive: Receive, response: StreamingResponse) -> None:
     """Send ``response``'s chunks until they end or the client disconnects."""
-    headers = [(b"content-type", response.content_type), *COMMON_HEADERS, *response.headers]
+    headers = with_common_headers([(b"content-type", response.content_type)], response.headers)
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
 
     async def send_chunk(chunk: bytes) -> None:
@@ -169,12 +184,16 @@ async def pump_chunks(
     chunks: AsyncIterator[bytes],
     send_chunk: Callable[[bytes], Awaitable[None]],
     disconnect: str,
+    on_message: Callable[[Message], Awaitable[None]] | None = None,
 ) -> bool:
     """Send each of ``chunks`` with ``send_chunk`` until they end or a ``disconnect``
     message arrives; then cancel the other and close ``chunks``.
 
-    True if every chunk was sent (the caller ends the response), False if the client
-    went or sending failed. Shared by HTTP streaming and WebSocket watches.
+    Any other message from the client goes to ``on_message`` when given (a
+    two-way WebSocket), else is dropped (a stream reads nothing more from its
+    client). True if every chunk was sent (the caller ends the response),
+    False if the client went or sending failed. Shared by HTTP streaming and
+    WebSocket watches.
     """
 
     async def pump() -> None:
@@ -182,8 +201,9 @@ async def pump_chunks(
             await send_chunk(chunk)
 
     async def disconnected() -> None:
-        while (await receive())["type"] != disconnect:
-            pass  # a stream reads nothing more from its client
+        while (message := await receive())["type"] != disconnect:
+            if on_message is not None:
+                await on_message(message)
 
     pumping = asyncio.ensure_future(pump())
     watching = asyncio.ensure_future(disconnected())
@@ -204,12 +224,11 @@ async def pump_chunks(
 
 async def send_response(send: Send, response: Response) -> None:
     """Send ``response`` as one start message and one body message."""
-    headers = [
+    head = [
         (b"content-type", response.content_type),
         (b"content-length", str(len(response.body)).encode()),
-        *COMMON_HEADERS,
-        *response.headers,
     ]
+    headers = with_common_headers(head, response.headers)
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
 

@@ -10,7 +10,10 @@ protocols of ``corral.machinery`` (``Authenticator``, ``Authorizer``);
 admission runs inside the store. A filter is any
 ``async (request, next) -> AnyResponse``.
 
-`PUBLIC_PATHS` is the one list of paths served without credentials.
+`PUBLIC_PATHS` is the one list of paths served without credentials, besides
+routes marked ``public`` (the web console's files, `Route`). `API_PREFIXES`
+are the first path segments the APIs own: the console's fallback route (its
+deep links) never answers under them.
 
 `SessionGuard` runs right after authentication and protects requests
 authenticated by the browser session cookie (``corral.machinery.sessions``):
@@ -57,6 +60,26 @@ Filter = Callable[[Request, Handler], Awaitable[AnyResponse]]
 #: ``corral login`` fetches to show its checksum before trusting it.
 PUBLIC_PATHS: Final = ("/healthz", "/livez", "/readyz", "/version", "/v3-public", "/cacerts")
 
+#: First path segments that belong to an API (Kubernetes, Corral's ``/v3``, the
+#: cluster proxy ``/k8s``, probes…): an unknown path under them is an API 404
+#: (401 before authentication), never the web console's page.
+API_PREFIXES: Final = frozenset(
+    {
+        "api",
+        "apis",
+        "v3",
+        "v3-public",
+        "k8s",
+        "version",
+        "openapi",
+        "metrics",
+        "healthz",
+        "livez",
+        "readyz",
+        "cacerts",
+    }
+)
+
 
 def is_public(path: str) -> bool:
     """True if ``path`` is in `PUBLIC_PATHS` or a sub-path of one."""
@@ -78,13 +101,13 @@ def _bind(f: Filter, next_handler: Handler) -> Handler:
 
 
 class Authenticate:
-    """Sets ``request.user`` or answers 401; public paths pass unauthenticated."""
+    """Sets ``request.user`` or answers 401; public paths and routes pass unauthenticated."""
 
     def __init__(self, authenticator: Authenticator) -> None:
         self._authenticator = authenticator
 
     async def __call__(self, request: Request, next_handler: Handler) -> AnyResponse:
-        if not is_public(request.path):
+        if not (request.public or is_public(request.path)):
             user = await self._authenticator.authenticate(request.headers)
             if user is None:
                 raise UnauthorizedError()
@@ -214,25 +237,36 @@ class Route:
     """A path (and, with ``subpaths``, everything under it) and its handler.
 
     ``name`` labels metrics and tells a shared handler which path it serves.
+    A ``public`` route is served without credentials (no authentication is
+    attempted: the web console's files, which the login page needs). A
+    ``websocket`` route serves WebSocket upgrades itself (its handler answers
+    a `StreamingResponse` with ``on_message``), instead of only watches.
     """
 
     name: str
     path: str
     handler: Handler
     subpaths: bool = False
+    public: bool = False
+    websocket: bool = False
 
 
 class Router:
     """Finds the route of a path and, at the end of the pipeline, runs it.
 
     `match` runs first (before any filter), so that even a refused request is
-    labelled with its route; `dispatch` is the pipeline's last step.
+    labelled with its route; `dispatch` is the pipeline's last step. A
+    ``fallback`` route (the web console's page) takes every path no route
+    matched whose first segment is not one of `API_PREFIXES`.
     """
 
-    def __init__(self, routes: Sequence[Route]) -> None:
+    def __init__(self, routes: Sequence[Route], fallback: Route | None = None) -> None:
         self._exact = {r.path: r for r in routes}
         self._by_name = {r.name: r for r in routes}
         self._prefixed = [r for r in routes if r.subpaths]
+        self._fallback = fallback
+        if fallback is not None:
+            self._by_name[fallback.name] = fallback
 
     def match(self, request: Request) -> None:
         """Set ``request.route`` (and ``request.subpath``) if a route matches."""
@@ -244,8 +278,20 @@ class Router:
                     route = candidate
                     request.subpath = path[len(candidate.path) + 1 :]
                     break
+        if (
+            route is None
+            and self._fallback is not None
+            and path.split("/", 2)[1] not in API_PREFIXES
+        ):
+            route = self._fallback
         if route is not None:
             request.route = route.name
+            request.public = route.public
+
+    def serves_websocket(self, name: str) -> bool:
+        """True if the route ``name`` serves WebSocket upgrades itself."""
+        route = self._by_name.get(name)
+        return route is not None and route.websocket
 
     async def dispatch(self, request: Request) -> AnyResponse:
         """The matched route's handler, or 404 NotFound."""

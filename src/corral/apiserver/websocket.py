@@ -123,10 +123,13 @@ def request_of(scope: Scope) -> Request:
     return Request({**scope, "method": "GET", "headers": headers})
 
 
-def watches_only(dispatch: Handler, routes: frozenset[str]) -> Handler:
-    """``dispatch`` for watch requests on ``routes``; 400 for anything else."""
+def watches_only(dispatch: Handler, routes: frozenset[str], router: Router) -> Handler:
+    """``dispatch`` for watch requests on ``routes`` and for routes that serve
+    WebSockets themselves (`Route.websocket`); 400 for anything else."""
 
     async def run(request: Request) -> AnyResponse:
+        if router.serves_websocket(request.route):
+            return await dispatch(request)
         if request.route not in routes or not is_watch(request):
             raise BadRequest(WATCHES_ONLY)
         return await dispatch(request)
@@ -202,6 +205,9 @@ async def _stream(
     async def send_chunk(chunk: bytes) -> None:
         await send(framing.message(chunk))
 
-    if await pump_chunks(receive, response.chunks, send_chunk, "websocket.disconnect"):
+    done = await pump_chunks(
+        receive, response.chunks, send_chunk, "websocket.disconnect", response.on_message
+    )
+    if done:
         with contextlib.suppress(OSError, RuntimeError):
             await send({"type": "websocket.close", "code": NORMAL_CLOSURE})

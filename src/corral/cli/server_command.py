@@ -143,6 +143,14 @@ def _drop_empty(
     "without Corral's management features (clusters, users, projects, catalog).",
 )
 @click.option(
+    "--no-ui",
+    is_flag=True,
+    default=False,
+    envvar="CORRAL_NO_UI",
+    show_envvar=True,
+    help="Do not serve the web console at / (the API and /v3/subscribe stay).",
+)
+@click.option(
     "--simulate-nodes",
     type=click.IntRange(0, 10000),
     default=0,

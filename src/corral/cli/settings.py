@@ -38,6 +38,8 @@ class ServerSettings:
     event_ttl: int = 3600
     #: Corral's management features are on (off with ``--no-management``).
     management: bool = True
+    #: The web console is served at ``/`` (off with ``--no-ui``).
+    ui: bool = True
     #: Simulated nodes to register (``--simulate-nodes``).
     simulate_nodes: int = 0
     #: Built-in controllers to run (``--controllers``, resolved to names).
@@ -101,6 +103,7 @@ class ServerSettings:
             cert_check_interval=float(params["cert_check_interval"]),
             event_ttl=_positive_ttl(int(params.get("event_ttl", 3600))),
             management=not params.get("no_management", False),
+            ui=not params.get("no_ui", False),
             simulate_nodes=int(params.get("simulate_nodes") or 0),
             controllers=_controllers(str(params.get("controllers", "*"))),
             lease_timings=_lease_timings(params),

@@ -15,7 +15,8 @@ that leaves everything on disk as it was:
 3. issue or keep the admin token and ``admin.kubeconfig`` (`corral.auth`); a
    replica joining the datastore writes its kubeconfig with the shared token;
 4. build the Kubernetes API (registry, system namespaces, watch caches with
-   their ``watch-cache`` readiness check), the two ASGI apps, the health
+   their ``watch-cache`` readiness check), the two ASGI apps (the HTTPS one
+   with the web console at ``/`` unless ``--no-ui``: `corral.ui`), the health
    registry (with the ``storage`` readiness check) and the metrics;
 5. with management on, local identity (`corral.management.Identity`): its
    token authenticator, ``/v3`` routes and password-change filter go into the
@@ -50,6 +51,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import prometheus_client
 
+from corral import ui
 from corral.apiserver import (
     APIServerApp,
     HealthChecks,
@@ -295,6 +297,7 @@ async def build_components(
     identity = _identity(settings, kube) if settings.management else None
     if identity is not None:
         authenticators.append(identity.authenticator)
+    web = ui.console() if settings.ui else None
     https_app = APIServerApp(
         authenticator=UnionAuthenticator(*authenticators),
         authorizer=authorizer,
@@ -303,9 +306,14 @@ async def build_components(
         api=kube.api,
         openapi=kube.openapi,
         audit=None if audit_log is None else Audit(audit_log, Level.parse(settings.audit_level)),
-        routes=[_ca_route(tls.ca_pem), *(identity.routes if identity is not None else ())],
+        routes=[
+            _ca_route(tls.ca_pem),
+            *(identity.routes if identity is not None else ()),
+            *(web.routes() if web is not None else ()),
+        ],
         filters=identity.filters if identity is not None else (),
         origins=_own_origins(settings, https_port),
+        console=web.fallback() if web is not None else None,
     )
     http_app = HTTPRedirectApp(
         health=health,
