@@ -38,6 +38,7 @@ SIM_ENV = {
 }
 #: Waits in the browser (ms): generous for a shared 2-core machine.
 WAIT_MS = 20_000
+playwright_sync.expect.set_options(timeout=WAIT_MS)
 
 
 def ensure_built_ui() -> None:

@@ -34,7 +34,7 @@ export interface TableRow {
 export interface Table {
   kind: "Table";
   apiVersion?: string;
-  metadata?: { resourceVersion?: string };
+  metadata?: { resourceVersion?: string; continue?: string };
   columnDefinitions: TableColumn[];
   rows: TableRow[];
 }

@@ -1,6 +1,8 @@
 // A live list of one collection as the server's Table rows: LIST with
-// `as=Table`, then the subscription socket with `table: true` from the list's
-// resourceVersion; a 410 (Expired) lists again. Rows are kept in a Map keyed
+// `as=Table` in pages (a small first page, so the first rows are on screen
+// and usable at once, then larger ones, all of one snapshot), then the
+// subscription socket with `table: true` from the list's resourceVersion; a
+// 410 (Expired) lists again. Rows are kept in a Map keyed
 // by namespace/name and published as one shallow array, re-built at most once
 // per animation frame, so a burst of events costs one render.
 import { onBeforeUnmount, ref, shallowRef, watch, type Ref } from "vue";
@@ -15,6 +17,9 @@ export interface LiveTableSource {
   fieldSelector?: string;
 }
 
+const FIRST_PAGE = 250;
+const NEXT_PAGE = 5000;
+
 export function rowKey(row: TableRow): string {
   const meta = row.object?.metadata;
   return meta ? `${meta.namespace ?? ""}/${meta.name}` : JSON.stringify(row.cells);
@@ -26,6 +31,8 @@ export function useLiveTable(source: Ref<LiveTableSource>) {
   const error = ref<ApiError | Error | null>(null);
   const loading = ref(false);
   const ready = ref(false);
+  /** False while later pages of the list are still being read. */
+  const complete = ref(false);
   let byKey = new Map<string, TableRow>();
   let stop: (() => void) | null = null;
   let frame = 0;
@@ -66,21 +73,37 @@ export function useLiveTable(source: Ref<LiveTableSource>) {
     const { path, labelSelector, fieldSelector } = source.value;
     if (!path) return;
     loading.value = true;
-    const query = new URLSearchParams({ includeObject: "Metadata" });
-    if (labelSelector) query.set("labelSelector", labelSelector);
-    if (fieldSelector) query.set("fieldSelector", fieldSelector);
+    complete.value = false;
+    const base = new URLSearchParams({ includeObject: "Metadata" });
+    if (labelSelector) base.set("labelSelector", labelSelector);
+    if (fieldSelector) base.set("fieldSelector", fieldSelector);
     try {
-      const table = await api<Table>(`${path}?${query}`, { accept: TABLE_ACCEPT });
-      if (gen !== generation) return;
-      columns.value = table.columnDefinitions ?? [];
-      byKey = new Map((table.rows ?? []).map((r) => [rowKey(r), r]));
-      rows.value = Array.from(byKey.values());
-      error.value = null;
-      ready.value = true;
+      let next = "";
+      let resourceVersion: string | undefined;
+      let first = true;
+      do {
+        const query = new URLSearchParams(base);
+        query.set("limit", String(first ? FIRST_PAGE : NEXT_PAGE));
+        if (next) query.set("continue", next);
+        const table = await api<Table>(`${path}?${query}`, { accept: TABLE_ACCEPT });
+        if (gen !== generation) return;
+        if (first) {
+          columns.value = table.columnDefinitions ?? [];
+          byKey = new Map();
+        }
+        for (const row of table.rows ?? []) byKey.set(rowKey(row), row);
+        rows.value = Array.from(byKey.values());
+        error.value = null;
+        ready.value = true;
+        resourceVersion = table.metadata?.resourceVersion;
+        next = table.metadata?.continue ?? "";
+        first = false;
+      } while (next);
+      complete.value = true;
       stop = subscriptions.subscribe(
         path,
         {
-          resourceVersion: table.metadata?.resourceVersion,
+          resourceVersion,
           labelSelector: labelSelector || undefined,
           fieldSelector: fieldSelector || undefined,
           table: true,
@@ -114,5 +137,5 @@ export function useLiveTable(source: Ref<LiveTableSource>) {
     if (frame) cancelAnimationFrame(frame);
   });
 
-  return { columns, rows, error, loading, ready, reload: () => load(++generation) };
+  return { columns, rows, error, loading, ready, complete, reload: () => load(++generation) };
 }

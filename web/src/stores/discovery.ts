@@ -108,6 +108,9 @@ async function discover(cluster: string): Promise<ResourceType[]> {
   return (await Promise.all(lists)).flat();
 }
 
+/** Discovery requests in flight, per cluster: pages asking at once share one. */
+const inFlight = new Map<string, Promise<ResourceType[]>>();
+
 export const useDiscovery = defineStore("discovery", {
   state: () => ({
     types: {} as Record<string, ResourceType[]>,
@@ -118,8 +121,14 @@ export const useDiscovery = defineStore("discovery", {
     async load(cluster: string, force = false): Promise<ResourceType[]> {
       const cached = this.types[cluster];
       if (cached && !force) return cached;
+      let pending = inFlight.get(cluster);
+      if (!pending || force) {
+        pending = discover(cluster);
+        inFlight.set(cluster, pending);
+        void pending.finally(() => inFlight.delete(cluster)).catch(() => undefined);
+      }
       try {
-        const types = await discover(cluster);
+        const types = await pending;
         this.types[cluster] = types;
         delete this.errors[cluster];
         return types;
