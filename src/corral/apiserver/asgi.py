@@ -152,7 +152,8 @@ class StreamingResponse:
     ``chunks`` ends when the stream is complete; it is cancelled when the
     client goes away. ``on_message`` (WebSocket routes only: `Route.websocket`)
     is given each ``websocket.receive`` message of the client, in order; it
-    must not raise.
+    must not raise. Setting ``abandon`` drops the connection at once, even
+    while a chunk is being written to a client that does not read.
     """
 
     status: int
@@ -160,6 +161,7 @@ class StreamingResponse:
     content_type: bytes = b"application/json"
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     on_message: Callable[[Message], Awaitable[None]] | None = None
+    abandon: asyncio.Event | None = None
 
 
 #: What a handler may return.
@@ -174,7 +176,9 @@ async def send_streaming(send: Send, receive: Receive, response: StreamingRespon
     async def send_chunk(chunk: bytes) -> None:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
 
-    if await pump_chunks(receive, response.chunks, send_chunk, "http.disconnect"):
+    if await pump_chunks(
+        receive, response.chunks, send_chunk, "http.disconnect", abandon=response.abandon
+    ):
         with contextlib.suppress(OSError, RuntimeError):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
 
@@ -185,14 +189,17 @@ async def pump_chunks(
     send_chunk: Callable[[bytes], Awaitable[None]],
     disconnect: str,
     on_message: Callable[[Message], Awaitable[None]] | None = None,
+    abandon: asyncio.Event | None = None,
 ) -> bool:
     """Send each of ``chunks`` with ``send_chunk`` until they end or a ``disconnect``
     message arrives; then cancel the other and close ``chunks``.
 
     Any other message from the client goes to ``on_message`` when given (a
     two-way WebSocket), else is dropped (a stream reads nothing more from its
-    client). True if every chunk was sent (the caller ends the response),
-    False if the client went or sending failed. Shared by HTTP streaming and
+    client). Once ``abandon`` is set, both stop where they are. True if every
+    chunk was sent (the caller ends the response), False if the client went,
+    sending failed or the stream was abandoned (the caller then just returns,
+    and the server closes the connection). Shared by HTTP streaming and
     WebSocket watches.
     """
 
@@ -207,12 +214,15 @@ async def pump_chunks(
 
     pumping = asyncio.ensure_future(pump())
     watching = asyncio.ensure_future(disconnected())
+    tasks: list[asyncio.Future[Any]] = [pumping, watching]
+    if abandon is not None:
+        tasks.append(asyncio.ensure_future(abandon.wait()))
     try:
-        await asyncio.wait([pumping, watching], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (pumping, watching):
+        for task in tasks:
             task.cancel()
-        for task in (pumping, watching):
+        for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
         aclose = getattr(chunks, "aclose", None)

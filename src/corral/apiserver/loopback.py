@@ -69,15 +69,23 @@ class LoopbackResponse:
     body: bytes
 
 
+#: Request headers: a mapping, or name/value pairs when a name repeats.
+Headers = Mapping[str, str] | Sequence[tuple[str, str]]
+
+
+def _pairs(headers: Headers) -> list[tuple[str, str]]:
+    return list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+
+
 def _scope(
     method: str,
     path: str,
     query: Sequence[tuple[str, str]],
-    headers: Mapping[str, str],
-    token: str,
+    headers: Headers,
+    token: str | None,
 ) -> Scope:
-    raw_headers = [(b"authorization", f"Bearer {token}".encode())]
-    raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    raw_headers = [] if token is None else [(b"authorization", f"Bearer {token}".encode())]
+    raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in _pairs(headers)]
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
@@ -165,9 +173,14 @@ class _Stream:
 
 
 class LoopbackTransport:
-    """Carries a `corral.client.Client`'s requests straight into the ASGI ``app``."""
+    """Carries a `corral.client.Client`'s requests straight into the ASGI ``app``.
 
-    def __init__(self, app: ASGIApp, token: str, user_agent: str = "corral") -> None:
+    Without a ``token`` the requests carry only the credentials in their own
+    headers: a request made on behalf of an outside caller (the console's
+    subscriptions), authenticated and authorized as that caller.
+    """
+
+    def __init__(self, app: ASGIApp, token: str | None, user_agent: str = "corral") -> None:
         self._app = app
         self._token = token
         #: Sent unless a request names its own: the field manager of its writes.
@@ -179,12 +192,14 @@ class LoopbackTransport:
         method: str,
         path: str,
         query: Sequence[tuple[str, str]],
-        headers: Mapping[str, str] | None,
+        headers: Headers | None,
         body: bytes | None,
     ) -> tuple[_Exchange, asyncio.Task[None]]:
         exchange = _Exchange(body or b"")
-        named = {k.lower(): v for k, v in (headers or {}).items()}
-        scope = _scope(method, path, query, {**self._user_agent, **named}, self._token)
+        named = [(k.lower(), v) for k, v in _pairs(headers or {})]
+        if not any(k == "user-agent" for k, _ in named):
+            named = [*self._user_agent.items(), *named]
+        scope = _scope(method, path, query, named, self._token)
         task = asyncio.create_task(self._call(scope, exchange))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -225,7 +240,7 @@ class LoopbackTransport:
         method: str,
         path: str,
         query: Sequence[tuple[str, str]] = (),
-        headers: Mapping[str, str] | None = None,
+        headers: Headers | None = None,
     ) -> AsyncIterator[_Stream]:
         exchange, task = self._start(method, path, query, headers, None)
         try:

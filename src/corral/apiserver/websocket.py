@@ -206,7 +206,12 @@ async def _stream(
         await send(framing.message(chunk))
 
     done = await pump_chunks(
-        receive, response.chunks, send_chunk, "websocket.disconnect", response.on_message
+        receive,
+        response.chunks,
+        send_chunk,
+        "websocket.disconnect",
+        response.on_message,
+        response.abandon,
     )
     if done:
         with contextlib.suppress(OSError, RuntimeError):

@@ -16,7 +16,8 @@ that leaves everything on disk as it was:
    replica joining the datastore writes its kubeconfig with the shared token;
 4. build the Kubernetes API (registry, system namespaces, watch caches with
    their ``watch-cache`` readiness check), the two ASGI apps (the HTTPS one
-   with the web console at ``/`` unless ``--no-ui``: `corral.ui`), the health
+   with the web console at ``/`` unless ``--no-ui``, and the console's
+   ``/v3/subscribe`` WebSocket: `corral.ui`), the health
    registry (with the ``storage`` readiness check) and the metrics;
 5. with management on, local identity (`corral.management.Identity`): its
    token authenticator, ``/v3`` routes and password-change filter go into the
@@ -32,7 +33,9 @@ outermost filter of the HTTPS app; it is closed (its queue written) by
 `Components.close`, after the servers have stopped.
 
 The watch caches' event ring size may be set (for tests) with the hidden
-environment variable ``CORRAL_WATCH_CACHE_SIZE``.
+environment variable ``CORRAL_WATCH_CACHE_SIZE``, and the lifetime of a watch
+without ``timeoutSeconds`` (normally 30 to 60 minutes) with
+``CORRAL_WATCH_TIMEOUT`` (seconds).
 
 `open_storage` returns a started backend (and the encryption service, whose
 background rewriter `Components.start_background` starts); the caller closes
@@ -285,6 +288,8 @@ async def build_components(
         event_ttl=settings.event_ttl,
         service_ranges=ServiceRanges(settings.service_cidr, settings.node_port_range),
     )
+    if (watch_timeout := _env_int("CORRAL_WATCH_TIMEOUT")) is not None:
+        kube.api.parts.watch_timeout_range = (watch_timeout, watch_timeout)
     authorizer = await install_rbac(kube, health)  # RBAC: policy, index, escalation checks
     loopback = LoopbackAuthenticator()
     sa_tokens = ServiceAccountTokens(sa_key)  # serviceaccounts/token, the tokens controller
@@ -298,6 +303,7 @@ async def build_components(
     if identity is not None:
         authenticators.append(identity.authenticator)
     web = ui.console() if settings.ui else None
+    subscriptions = ui.SubscriptionEndpoint()
     https_app = APIServerApp(
         authenticator=UnionAuthenticator(*authenticators),
         authorizer=authorizer,
@@ -310,11 +316,13 @@ async def build_components(
             _ca_route(tls.ca_pem),
             *(identity.routes if identity is not None else ()),
             *(web.routes() if web is not None else ()),
+            subscriptions.route(),
         ],
         filters=identity.filters if identity is not None else (),
         origins=_own_origins(settings, https_port),
         console=web.fallback() if web is not None else None,
     )
+    subscriptions.bind(https_app)  # each subscription is a watch through this app
     http_app = HTTPRedirectApp(
         health=health,
         metrics=metrics,
@@ -420,5 +428,10 @@ def _own_origins(settings: ServerSettings, https_port: int) -> list[str]:
 
 
 def _ring_size() -> int:
-    text = os.environ.get("CORRAL_WATCH_CACHE_SIZE", "")
-    return int(text) if text.isdigit() and int(text) > 0 else 1024
+    return _env_int("CORRAL_WATCH_CACHE_SIZE") or 1024
+
+
+def _env_int(name: str) -> int | None:
+    """A positive integer from the hidden (test) environment variable ``name``."""
+    text = os.environ.get(name, "")
+    return int(text) if text.isdigit() and int(text) > 0 else None

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from corral.ui.console import CONTENT_SECURITY_POLICY, Console
 from corral.ui.staticfiles import StaticFiles
+from corral.ui.subscriptions import Limits, SubscriptionEndpoint
 
 #: Where the build of ``web/`` is written (`web/vite.config.ts`) and packaged.
 STATIC_DIR = Path(__file__).parent / "static"
@@ -29,4 +30,12 @@ def console(root: Path = STATIC_DIR) -> Console:
     return Console(StaticFiles(root))
 
 
-__all__ = ["CONTENT_SECURITY_POLICY", "STATIC_DIR", "Console", "StaticFiles", "console"]
+__all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "STATIC_DIR",
+    "Console",
+    "Limits",
+    "StaticFiles",
+    "SubscriptionEndpoint",
+    "console",
+]

@@ -16,7 +16,8 @@ bootstrappolicy``), created at start when absent and reconciled when present:
   paths ``/v3/users`` and ``/v3/tokens`` (own password, own tokens,
   logout), bound to ``system:authenticated``; the endpoints then ask RBAC
   themselves for what only an admin may do (create a user, reset a
-  password);
+  password); and ``GET /v3/subscribe``, the console's WebSocket, whose every
+  watch is then authorized as a request of its own;
 - Corral's own components: ``system:kube-controller-manager`` (the
   controller manager and its scheduler, user ``system:kube-controller-
   manager``), ``system:node`` (group ``system:nodes``: the simulated
@@ -353,7 +354,10 @@ def default_policy() -> list[tuple[str, Obj]]:
         cluster_role("system:public-info-viewer", [_urls(health, ["get"])]),
         cluster_role(
             USER_BASE,
-            [_urls(["/v3/users", "/v3/users/*", "/v3/tokens", "/v3/tokens/*"], ["*"])],
+            [
+                _urls(["/v3/users", "/v3/users/*", "/v3/tokens", "/v3/tokens/*"], ["*"]),
+                _urls(["/v3/subscribe"], ["get"]),
+            ],
         ),
         cluster_role(CONTROLLER_MANAGER_USER, _controller_manager_rules()),
         cluster_role(MANAGEMENT_USER, _management_rules()),
