@@ -135,6 +135,7 @@ def test_a_validation_error_is_shown_at_its_field_in_the_yaml(console: Console) 
     current["spec"]["replicas"] = "x"
     text = yaml.safe_dump(current, sort_keys=False)
     type_into_editor(console, text)
+    console.expect_http_error(422)
     console.page.get_by_test_id("save").click()
     errors = console.page.get_by_test_id("field-errors")
     errors.wait_for()
@@ -258,6 +259,7 @@ def test_a_label_selector_filters_on_the_server_and_a_bad_one_shows_its_error(
     console.page.get_by_test_id("label-selector").press("Enter")
     row(console, "b").wait_for()
     assert row(console, "a").count() == 0
+    console.expect_http_error(400)
     console.page.get_by_test_id("label-selector").fill("tier in (")
     console.page.get_by_test_id("label-selector").press("Enter")
     error = console.page.get_by_test_id("error")

@@ -102,6 +102,7 @@ def test_the_form_stops_obvious_mistakes_and_shows_server_causes_at_the_field(
     page.get_by_test_id("f-name").fill(name)
     page.get_by_test_id("f-image").fill("nginx")
     page.get_by_test_id("f-cpu-request").fill("lots")
+    console.expect_http_error(422)
     page.get_by_test_id("deploy-submit").click()
     cause = page.get_by_test_id("err-resources")
     cause.wait_for()
