@@ -153,6 +153,8 @@ def console(browser: Any, ui_server: CorralServer) -> Iterator[Console]:
     )
     assert login.ok, login.text()
     yield result
+    # Leave the console as a user would (its sockets and streams close), then the browser.
+    page.goto("about:blank")
     context.close()
     unexpected = result.unexpected_errors()
     assert not unexpected, f"console errors: {unexpected}"

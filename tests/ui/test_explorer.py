@@ -155,6 +155,22 @@ def test_a_validation_error_is_shown_at_its_field_in_the_yaml(console: Console) 
         )
 
 
+def test_the_events_tab_lists_the_objects_events(console: Console) -> None:
+    ns = unique("events")
+    make_namespace(console, ns)
+    console.goto_ready(
+        f"/c/local/explorer/apps.v1.deployments?namespace={ns}", "page-resource-list"
+    )
+    make_deployment(console, ns, "web")
+    console.page.locator('[data-testid="row"][data-name="web"] [data-testid="open"]').click()
+    console.wait_ready("page-resource-detail")
+    console.page.get_by_test_id("tab-events").click()
+    # The deployment controller's event about this Deployment, and no other's.
+    events = console.page.get_by_test_id("events")
+    expect(events).to_contain_text("ScalingReplicaSet")
+    expect(events).to_contain_text("Scaled up replica set web-")
+
+
 def test_delete_asks_first_and_names_the_object(console: Console) -> None:
     ns = unique("del")
     make_namespace(console, ns)

@@ -176,3 +176,51 @@ def test_roll_back_and_redeploy_from_the_list(console: Console) -> None:
         template = kube.get(path).json()["spec"]["template"]
     assert "kubectl.kubernetes.io/restartedAt" in template["metadata"]["annotations"]
     assert template["spec"]["containers"][0]["image"] == "nginx:1.27"
+
+
+def test_roll_back_a_statefulset_from_the_list(console: Console) -> None:
+    ns = unique("sts")
+    path = f"/apis/apps/v1/namespaces/{ns}/statefulsets/db"
+    revisions = f"/apis/apps/v1/namespaces/{ns}/controllerrevisions"
+    with console.kube() as kube:
+        kube.post("/api/v1/namespaces", json={"metadata": {"name": ns}}).raise_for_status()
+        labels = {"app": "db"}
+        body = {
+            "metadata": {"name": "db"},
+            "spec": {
+                "replicas": 1,
+                "serviceName": "db",
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"containers": [{"name": "db", "image": "postgres:16"}]},
+                },
+            },
+        }
+        kube.post(f"/apis/apps/v1/namespaces/{ns}/statefulsets", json=body).raise_for_status()
+        until(lambda: len(kube.get(revisions).json()["items"]) == 1, "the first revision")
+        patch = {
+            "spec": {"template": {"spec": {"containers": [{"name": "db", "image": "postgres:17"}]}}}
+        }
+        kube.patch(path, json=patch, headers={"content-type": "application/merge-patch+json"})
+        until(lambda: len(kube.get(revisions).json()["items"]) == 2, "the second revision")
+
+    console.goto_ready(
+        f"/c/local/explorer/apps.v1.statefulsets?namespace={ns}", "page-resource-list"
+    )
+    console.page.locator('[data-testid="row"][data-name="db"]').get_by_test_id("rollback").click()
+    assert "back to revision 1" in console.page.get_by_test_id("notice").inner_text()
+    with console.kube() as kube:
+        template = kube.get(path).json()["spec"]["template"]
+        assert template["spec"]["containers"][0]["image"] == "postgres:16"
+
+        # Let the rollout settle: a server stopped while a StatefulSet replaces
+        # its pod may hang on SIGTERM (a shutdown race outside the console).
+        def settled() -> bool:
+            status = kube.get(path).json().get("status", {})
+            return bool(
+                status.get("currentRevision") == status.get("updateRevision")
+                and status.get("readyReplicas") == 1
+            )
+
+        until(settled, "the rolled-back StatefulSet is ready")
