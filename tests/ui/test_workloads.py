@@ -176,6 +176,20 @@ def test_roll_back_and_redeploy_from_the_list(console: Console) -> None:
         template = kube.get(path).json()["spec"]["template"]
     assert "kubectl.kubernetes.io/restartedAt" in template["metadata"]["annotations"]
     assert template["spec"]["containers"][0]["image"] == "nginx:1.27"
+    with console.kube() as kube:
+        until(lambda: rolled_out(kube.get(path).json()), "the redeployed Deployment is rolled out")
+
+
+def rolled_out(deployment: dict[str, Any]) -> bool:
+    """The rollout is over (waited for at the end: a server stopped while pods are
+    being replaced may hang on SIGTERM, a shutdown race outside the console)."""
+    status = deployment.get("status", {})
+    want = deployment["spec"]["replicas"]
+    return bool(
+        status.get("observedGeneration") == deployment["metadata"]["generation"]
+        and status.get("replicas") == status.get("updatedReplicas") == want
+        and status.get("availableReplicas") == want
+    )
 
 
 def test_roll_back_a_statefulset_from_the_list(console: Console) -> None:

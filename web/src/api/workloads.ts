@@ -76,10 +76,9 @@ export async function rollback(cluster: string, ns: string, name: string): Promi
   await api(objectPath(cluster, deployments, ns, name), {
     method: "PATCH",
     contentType: JSON_PATCH,
-    body: [
-      { op: "test", path: "/metadata/resourceVersion", value: deployment.metadata.resourceVersion },
-      { op: "replace", path: "/spec/template", value: template },
-    ],
+    // No resourceVersion precondition: status writes by the controller would
+    // fail it while a rollout is in progress (kubectl sends none either).
+    body: [{ op: "replace", path: "/spec/template", value: template }],
   });
   return revisionOf(previous);
 }

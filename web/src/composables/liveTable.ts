@@ -15,6 +15,8 @@ export interface LiveTableSource {
   path: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /** False for a type that cannot be watched: listed once, not kept live. */
+  watch?: boolean;
 }
 
 const FIRST_PAGE = 250;
@@ -33,6 +35,8 @@ export function useLiveTable(source: Ref<LiveTableSource>) {
   const ready = ref(false);
   /** False while later pages of the list are still being read. */
   const complete = ref(false);
+  /** Why live updates stopped (the rows stay, as last seen), or "". */
+  const stale = ref("");
   let byKey = new Map<string, TableRow>();
   let stop: (() => void) | null = null;
   let frame = 0;
@@ -51,7 +55,7 @@ export function useLiveTable(source: Ref<LiveTableSource>) {
     if (event.type === "ERROR") {
       const status = event.object as unknown as { code?: number; message?: string };
       if (status.code === 410) void load(gen);
-      else error.value = new Error(status.message ?? "the live update stopped");
+      else stale.value = status.message ?? "live updates stopped";
       return;
     }
     if (event.type === "BOOKMARK") return;
@@ -70,7 +74,8 @@ export function useLiveTable(source: Ref<LiveTableSource>) {
   async function load(gen: number): Promise<void> {
     stop?.();
     stop = null;
-    const { path, labelSelector, fieldSelector } = source.value;
+    const { path, labelSelector, fieldSelector, watch: live = true } = source.value;
+    stale.value = "";
     if (!path) return;
     loading.value = true;
     complete.value = false;
@@ -100,6 +105,7 @@ export function useLiveTable(source: Ref<LiveTableSource>) {
         first = false;
       } while (next);
       complete.value = true;
+      if (!live) return;
       stop = subscriptions.subscribe(
         path,
         {
@@ -137,5 +143,5 @@ export function useLiveTable(source: Ref<LiveTableSource>) {
     if (frame) cancelAnimationFrame(frame);
   });
 
-  return { columns, rows, error, loading, ready, complete, reload: () => load(++generation) };
+  return { columns, rows, error, stale, loading, ready, complete, reload: () => load(++generation) };
 }
