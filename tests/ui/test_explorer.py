@@ -171,6 +171,28 @@ def test_the_events_tab_lists_the_objects_events(console: Console) -> None:
     expect(events).to_contain_text("Scaled up replica set web-")
 
 
+def test_a_conflicting_save_offers_to_reload(console: Console) -> None:
+    ns = unique("conflict")
+    make_namespace(console, ns)
+    make_deployment(console, ns, "web")
+    path = f"/apis/apps/v1/namespaces/{ns}/deployments/web"
+    console.goto_ready(
+        f"/c/local/explorer/apps.v1.deployments/{ns}/web?tab=yaml", "page-resource-detail"
+    )
+    console.page.get_by_test_id("edit").click()
+    console.page.locator(".cm-content").wait_for()
+    with console.kube() as kube:
+        patch = {"metadata": {"labels": {"changed": "elsewhere"}}}
+        headers = {"content-type": "application/merge-patch+json"}
+        kube.patch(path, json=patch, headers=headers).raise_for_status()
+    console.expect_http_error(409)
+    console.page.get_by_test_id("save").click()
+    expect(console.page.get_by_test_id("save-error")).to_contain_text("modified")
+    console.page.get_by_test_id("reload").click()
+    expect(console.page.locator(".cm-content")).to_contain_text("changed: elsewhere")
+    expect(console.page.get_by_test_id("edit")).to_be_visible()
+
+
 def test_delete_asks_first_and_names_the_object(console: Console) -> None:
     ns = unique("del")
     make_namespace(console, ns)
