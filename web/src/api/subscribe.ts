@@ -48,6 +48,8 @@ export interface SubscribeOptions {
   resourceVersion?: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /** Each event's object is a one-row meta.k8s.io Table (as `kubectl get -w` gets). */
+  table?: boolean;
 }
 
 type Handler = (event: WatchEvent) => void;
