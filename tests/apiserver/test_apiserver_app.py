@@ -69,8 +69,9 @@ def auth(token: str = TOKEN) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def test_public_paths_are_the_health_endpoints_version_and_login() -> None:
+def test_public_paths_are_health_version_login_and_what_agents_fetch() -> None:
     public = {"/healthz", "/livez", "/readyz", "/version", "/v3-public", "/cacerts"}
+    public |= {"/v3/settings/cacerts", "/v3/import"}  # the CA agents pin; manifests (token in path)
     assert set(PUBLIC_PATHS) == public
 
 
