@@ -27,6 +27,7 @@ Neither the token nor the params are ever logged or echoed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from typing import Final, Protocol
@@ -151,12 +152,23 @@ class ConnectEndpoints:
         self.registry.add(cluster, session)
         self._sessions.add(session)
         log.info("agent connected", extra={"cluster": cluster})
+        runner = asyncio.create_task(session.run(), name=f"agent-session-{cluster}")
         try:
-            await presence.connected(cluster)
-            await session.run()
+            try:  # the session serves while its presence is written
+                await presence.connected(cluster)
+            except (StatusError, ClientError) as exc:
+                log.warning(
+                    "cannot record the agent's connection",
+                    extra={"cluster": cluster, "error": str(exc)},
+                )
+            await runner
         except TunnelError as exc:
             log.info("agent tunnel failed", extra={"cluster": cluster, "error": str(exc)})
         finally:
+            if not runner.done():
+                runner.cancel()
+                with contextlib.suppress(asyncio.CancelledError, TunnelError):
+                    await runner
             self.registry.remove(cluster, session)
             self._sessions.discard(session)
             with contextlib.suppress(TunnelError):
