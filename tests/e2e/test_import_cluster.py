@@ -100,6 +100,7 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Imported]:
         data_dir = root / "management"
         management = start_management(data_dir, *ports, "--cluster-agent-timeout", "3s")
         agent: AgentProcess | None = None
+        topology: Imported | None = None
         try:
             with management.client(management.token) as admin:
                 make_user(admin, "carol", may_create_clusters=True)
@@ -134,7 +135,7 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Imported]:
             alice_config = with_token(
                 carol_config, login(management, "alice"), root / "alice.kubeconfig"
             )
-            yield Imported(
+            topology = Imported(
                 management,
                 downstream,
                 audit_log,
@@ -146,10 +147,12 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Imported]:
                 ports,
                 data_dir,
             )
+            yield topology
         finally:
-            if agent is not None and agent.proc is not None:
-                agent.stop()
-            stop_server(management)
+            stopped = agent.stop() if agent is not None and agent.proc is not None else 0
+            # The management server the tests left running (a test restarts it).
+            stop_server(topology.management if topology is not None else management)
+        assert stopped == 0, "corral agent exits 0 on SIGTERM"
 
 
 def ok(done: subprocess.CompletedProcess[str]) -> str:
