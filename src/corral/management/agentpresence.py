@@ -126,7 +126,11 @@ class AgentPresence:
         await self._write_status(cluster, mark)
 
     async def disconnected(self, cluster: str, message: str = "the agent's tunnel closed") -> None:
-        """The agent of ``cluster`` went away from here: release, mark Disconnected."""
+        """The agent of ``cluster`` went away from here: release, mark Disconnected —
+        unless it already reconnected to another replica (whose Lease it is now)."""
+        holder = await self._recorded_holder(cluster)
+        if holder is not None and holder.replica != self.replica:
+            return
         await self._release_lease(cluster)
         await self.mark_disconnected(cluster, message)
 
@@ -201,6 +205,8 @@ class AgentPresence:
                     alive[holder.replica] = await self._alive(holder.replica)
                 if alive[holder.replica]:
                     continue
+            if self._holds(name):
+                continue  # its agent connected here meanwhile
             if holder is not None and holder.replica == self.replica:
                 await self._release_lease(name)  # held before a restart of this replica
             log.info(
