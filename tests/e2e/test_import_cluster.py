@@ -180,6 +180,9 @@ def test_the_imported_cluster_is_connected_and_ready(imported: Imported) -> None
     )
     assert imported.agent.proc is not None
     assert imported.agent.proc.poll() is None
+    with imported.management.client(imported.management.token) as admin:
+        metrics = admin.get("/metrics").text
+    assert 'corral_tunnel_sessions{role="server"} 1.0' in metrics
     assert "X-Corral" not in imported.agent.log()
     words = shlex.split(imported.agent.command)
     token = words[words.index("--token") + 1]

@@ -31,7 +31,7 @@ from corral.management.agentcredentials import AgentCredentials
 from corral.management.agentpresence import DEFAULT_TIMEOUT, AgentPresence
 from corral.management.connect import CONNECT_PATH, REGISTER_PATH, ConnectEndpoints, TokenLookup
 from corral.management.peertunnels import PEER_PATH, PeerTunnels
-from corral.tunnel import SessionRegistry
+from corral.tunnel import SessionRegistry, TunnelMetrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,8 @@ class TunnelOptions:
     peer_secret: str
     #: ``cluster-agent-timeout``: how soon a dead replica's clusters turn Disconnected.
     agent_timeout: float = DEFAULT_TIMEOUT
+    #: Where the tunnel's series go (the server's ``/metrics`` registry).
+    metrics: TunnelMetrics | None = None
 
 
 class AgentTunnels:
@@ -56,8 +58,10 @@ class AgentTunnels:
     def __init__(self, options: TunnelOptions) -> None:
         self.options = options
         self.registry = SessionRegistry()
-        self.endpoints = ConnectEndpoints(self.registry)
-        self.peers = PeerTunnels(self.registry, options.peer_secret, options.ca_pem)
+        self.endpoints = ConnectEndpoints(self.registry, metrics=options.metrics)
+        self.peers = PeerTunnels(
+            self.registry, options.peer_secret, options.ca_pem, metrics=options.metrics
+        )
         self.presence: AgentPresence | None = None
         self._source: ClusterAccessSource | None = None
         self._tasks: list[asyncio.Task[None]] = []

@@ -46,7 +46,13 @@ from corral.machinery.status import (
 )
 from corral.management.agentcredentials import AgentCredentials, parse_params
 from corral.management.agentpresence import AgentPresence
-from corral.tunnel import Session, SessionRegistry, TunnelError, asgi_message_socket
+from corral.tunnel import (
+    Session,
+    SessionRegistry,
+    TunnelError,
+    TunnelMetrics,
+    asgi_message_socket,
+)
 
 log = logging.getLogger("corral.management.agents")
 
@@ -86,8 +92,15 @@ def client_address(scope: Scope) -> str:
 class ConnectEndpoints:
     """Serves agent tunnels; `bind` gives it the token index, credentials and presence."""
 
-    def __init__(self, registry: SessionRegistry, limiter: LoginRateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        registry: SessionRegistry,
+        limiter: LoginRateLimiter | None = None,
+        *,
+        metrics: TunnelMetrics | None = None,
+    ) -> None:
         self.registry = registry
+        self._metrics = metrics
         self._limiter = limiter or LoginRateLimiter()
         self._tokens: TokenLookup | None = None
         self._credentials: AgentCredentials | None = None
@@ -113,9 +126,9 @@ class ConnectEndpoints:
             await refuse(scope, send, status_response(ServiceUnavailable("try again")))
             return
         await send({"type": "websocket.accept"})
-        await self._run(
-            cluster, Session(asgi_message_socket(receive, send), name=cluster, role="server")
-        )
+        socket = asgi_message_socket(receive, send)
+        session = Session(socket, name=cluster, role="server", metrics=self._metrics)
+        await self._run(cluster, session)
 
     async def close_all(self) -> None:
         """Close every agent tunnel (at shutdown)."""
