@@ -20,6 +20,7 @@ from bench import (
     ssa_bench,
     startup_bench,
     storage_bench,
+    tunnel,
     workloads_bench,
 )
 from bench.report import Run
@@ -39,6 +40,7 @@ SUITES = {
     "postgres": postgres_bench.run,
     "replicas": replicas_bench.run,
     "clusters": clusters.run,
+    "tunnel": tunnel.run,
 }
 
 

@@ -23,6 +23,7 @@ from corral.tunnel import (
     StreamReset,
     TunnelClosed,
     TunnelMetrics,
+    metrics_for,
 )
 from corral.tunnel.memory import socket_pair
 from polling import eventually
@@ -97,12 +98,12 @@ async def test_a_stalled_reader_stalls_only_its_stream_with_a_bounded_buffer() -
         # (more than loopback TCP buffers can absorb on the way to and from the echo)
         blob = os.urandom(64 * 1024 * 1024)
         writer = asyncio.create_task(stalled.send(blob))
-        await eventually(lambda: stalled._buffered >= window // 2, "the stalled buffer fills")
+        await eventually(lambda: stalled.buffered >= window // 2, "the stalled buffer fills")
         # Meanwhile another stream carries megabytes both ways.
         other = os.urandom(4 * 1024 * 1024)
         assert await echo_through(pair.server, echo.port, other) == other
         # The stalled stream never buffered more than its window, and its writer waits.
-        assert stalled._buffered <= window
+        assert stalled.buffered <= window
         assert not writer.done()
         # Reading resumes the flow: everything arrives.
         received = bytearray()
@@ -164,6 +165,34 @@ async def test_a_dial_without_answer_times_out() -> None:
             await server.open_stream("127.0.0.1", 9, timeout=0.2)
         gate.set()
         await eventually(lambda: client.stream_count == 0, "the late dial is dropped")
+    finally:
+        await server.close()
+        await client.close()
+        await asyncio.gather(*tasks)
+
+
+async def test_a_dial_the_opener_gave_up_on_is_cancelled() -> None:
+    cancelled = asyncio.Event()
+
+    async def hangs(host: str, port: int) -> anyio.abc.ByteStream:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        raise AssertionError("unreachable")
+
+    sockets = socket_pair()
+    server = Session(sockets[0], name="s", role="server")
+    client = Session(sockets[1], name="c", role="client", accept=hangs)
+    tasks = [asyncio.create_task(server.run()), asyncio.create_task(client.run())]
+    try:
+        with pytest.raises(DialTimeout):
+            await server.open_stream("10.0.0.1", 443, timeout=0.1)
+        async with asyncio.timeout(10):
+            await cancelled.wait()
+        await eventually(lambda: client.stream_count == 0)
+        assert not client.closed
     finally:
         await server.close()
         await client.close()
@@ -266,3 +295,68 @@ async def test_metrics_count_sessions_streams_and_bytes() -> None:
         await eventually(lambda: sample("corral_tunnel_streams", {"role": "client"}) == 0)
     assert sample("corral_tunnel_sessions", {"role": "server"}) == 0
     assert sample("corral_tunnel_sessions", {"role": "client"}) == 0
+
+
+async def test_close_fails_writers_waiting_for_credit_and_for_the_socket() -> None:
+    async with echo_server() as echo:
+        sockets = socket_pair(capacity=2)
+        server = Session(sockets[0], name="s", role="server", window=64 * 1024, send_queue=1)
+        client = Session(sockets[1], name="c", role="client", accept=dial_tcp, window=64 * 1024)
+        runs = [asyncio.create_task(server.run()), asyncio.create_task(client.run())]
+        streams = [await server.open_stream("127.0.0.1", echo.port) for _ in range(4)]
+        # Nobody reads the echoes: the writers end up waiting for credit or for the queue.
+        writers = [asyncio.create_task(s.send(bytes(64 * 1024 * 1024))) for s in streams]
+        await eventually(lambda: all(s.buffered >= 32 * 1024 for s in streams))
+        assert not any(w.done() for w in writers)
+        await server.close()
+        for writer in writers:
+            with pytest.raises(TunnelClosed):
+                await writer
+        await asyncio.gather(*runs)
+        await eventually(lambda: echo.open_now == 0)
+
+
+async def test_a_cancelled_open_stream_cancels_the_dial() -> None:
+    dialing = asyncio.Event()
+    cancelled = asyncio.Event()
+
+    async with echo_server() as echo:
+
+        async def slow(host: str, port: int) -> anyio.abc.ByteStream:
+            dialing.set()
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                cancelled.set()
+                raise
+            return await dial_tcp(host, port)
+
+        sockets = socket_pair()
+        server = Session(sockets[0], name="s", role="server")
+        client = Session(sockets[1], name="c", role="client", accept=slow)
+        runs = [asyncio.create_task(server.run()), asyncio.create_task(client.run())]
+        opening = asyncio.create_task(server.open_stream("127.0.0.1", echo.port))
+        await asyncio.wait_for(dialing.wait(), 10)
+        opening.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await opening
+        await asyncio.wait_for(cancelled.wait(), 10)
+        await eventually(lambda: client.stream_count == 0, "the dial is dropped")
+        assert server.stream_count == 0
+        assert echo.connections == 0
+        await server.close()
+        await asyncio.gather(*runs)
+
+
+async def test_metrics_for_a_registry_are_shared_and_exposed() -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    registry = CollectorRegistry()
+    assert metrics_for(registry) is metrics_for(registry)
+    async with session_pair(metrics=metrics_for(registry)):
+        await eventually(
+            lambda: (
+                'corral_tunnel_sessions{role="server"} 1.0' in generate_latest(registry).decode()
+            )
+        )
+        assert 'corral_tunnel_sessions{role="client"} 1.0' in generate_latest(registry).decode()

@@ -28,7 +28,7 @@ from corral.tunnel.errors import (
 )
 from corral.tunnel.frames import MAX_MESSAGE
 from corral.tunnel.memory import socket_pair
-from corral.tunnel.metrics import TunnelMetrics
+from corral.tunnel.metrics import TunnelMetrics, metrics_for
 from corral.tunnel.registry import SessionRegistry
 from corral.tunnel.session import Session
 from corral.tunnel.sockets import Acceptor, MessageSocket
@@ -51,6 +51,7 @@ __all__ = [
     "TunnelError",
     "TunnelMetrics",
     "asgi_message_socket",
+    "metrics_for",
     "socket_pair",
     "websockets_message_socket",
 ]

@@ -18,6 +18,7 @@ no addresses).
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -91,6 +92,9 @@ class TunnelMetrics:
 
 
 _default: TunnelMetrics | None = None
+_by_registry: weakref.WeakKeyDictionary[CollectorRegistry, TunnelMetrics] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def default_metrics() -> TunnelMetrics:
@@ -99,3 +103,15 @@ def default_metrics() -> TunnelMetrics:
     if _default is None:
         _default = TunnelMetrics()
     return _default
+
+
+def metrics_for(registry: CollectorRegistry) -> TunnelMetrics:
+    """The one `TunnelMetrics` of ``registry`` (a registry refuses the same series twice).
+
+    What the server passes to its sessions: ``metrics_for(app_metrics.registry)``,
+    so the series appear on its ``/metrics``.
+    """
+    found = _by_registry.get(registry)
+    if found is None:
+        found = _by_registry[registry] = TunnelMetrics(registry)
+    return found

@@ -55,6 +55,7 @@ from corral.tunnel.errors import (
 )
 from corral.tunnel.frames import Frame, FrameType
 from corral.tunnel.metrics import RoleMetrics, TunnelMetrics, default_metrics
+from corral.tunnel.pipe import TargetBroke, describe, pipe
 from corral.tunnel.sockets import Acceptor, MessageSocket
 from corral.tunnel.stream import Stream
 
@@ -69,15 +70,14 @@ DEFAULT_MAX_STREAMS = 8192
 DEFAULT_KEEPALIVE_INTERVAL = 20.0
 DEFAULT_KEEPALIVE_TIMEOUT = 20.0
 
+#: Control frames waiting for the socket beyond which the peer is deemed stuck.
+CONTROL_BACKLOG = 65536
+
 #: WebSocket close codes the session uses.
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
 CLOSE_PROTOCOL_ERROR = 1002
 CLOSE_INTERNAL_ERROR = 1011
-
-
-class _TargetFailed(Exception):
-    """The connection dialed for the peer failed (internal to the pipe)."""
 
 
 class Session:
@@ -132,6 +132,8 @@ class Session:
         """Keepalive pings the peer has answered so far."""
         # Life.
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._main: list[asyncio.Task[Any]] = []
+        self._dials: dict[int, asyncio.Task[Any]] = {}  # peer streams still being dialed
         self._started = False
         self._closed = False
         self._stop = asyncio.Event()
@@ -156,12 +158,14 @@ class Session:
 
     async def run(self) -> None:
         """Serve until the socket closes (or ``close()``); then tear everything down."""
+        if self._closed:
+            return  # closed before it ran: nothing to serve
         if self._started:
             raise RuntimeError("Session.run() may be called once")
         self._started = True
         self._metrics.sessions.inc()
         try:
-            main = [
+            main = self._main = [
                 self._spawn(self._read_loop()),
                 self._spawn(self._write_loop()),
                 self._spawn(self._stop.wait()),
@@ -170,9 +174,8 @@ class Session:
                 main.append(self._spawn(self._keepalive_loop()))
             done, _ = await asyncio.wait(main, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                if not task.cancelled() and task.exception() is not None:
+                if not task.cancelled():
                     self._record(task.exception())
-                    break
         finally:
             await self._teardown()
             self._metrics.sessions.dec()
@@ -230,8 +233,22 @@ class Session:
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
         return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        """Forget a finished task; an error that ``run`` will not see ends the session."""
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()  # retrieved here, so asyncio never reports it as lost
+        if exc is None or self._closed:
+            return
+        if task in self._main:
+            self._record(exc)
+            self._stop.set()
+        else:
+            log.error("tunnel %s: a stream task failed", self.name, exc_info=exc)
 
     # -- opening streams -------------------------------------------------------
 
@@ -278,6 +295,11 @@ class Session:
 
     def queue_control(self, frame: bytes) -> None:
         if self._closed:
+            return
+        if len(self._control) >= CONTROL_BACKLOG:
+            # Only a peer that sends requests without reading our answers gets here.
+            self._record(TunnelClosed("the peer does not read its socket (control backlog full)"))
+            self._stop.set()
             return
         self._control.append(frame)
         self._wake_writer.set()
@@ -374,6 +396,9 @@ class Session:
             if stream is not _IGNORED:
                 stream.on_close()
                 self.forget(stream)
+                dial = self._dials.pop(frame.stream_id, None)
+                if dial is not None:
+                    dial.cancel()  # the opener gave up: so does the dial
         elif type_ is FrameType.ERROR:
             stream = self._stream_for(frame)
             if stream is not _IGNORED:
@@ -418,7 +443,7 @@ class Session:
         stream = Stream(self, stream_id, request.host, request.port, window=self._window)
         stream.on_connected(request.window)
         self._streams[stream_id] = stream
-        self._spawn(self._serve_peer_stream(stream, self._accept))
+        self._dials[stream_id] = self._spawn(self._serve_peer_stream(stream, self._accept))
 
     def _on_connect_ok(self, frame: Frame) -> None:
         stream_id = frame.stream_id
@@ -444,16 +469,21 @@ class Session:
         target: anyio.abc.ByteStream | None = None
         try:
             try:
-                target = await accept(host, port)
+                try:
+                    target = await accept(host, port)
+                finally:
+                    self._dials.pop(stream.stream_id, None)
             except DialRefused as exc:
                 self._refuse_stream(stream, str(exc))
                 return
             except (OSError, anyio.BrokenResourceError, TimeoutError) as exc:
-                self._refuse_stream(stream, f"dial {host}:{port} failed: {_describe(exc)}")
+                self._refuse_stream(stream, f"dial {host}:{port} failed: {describe(exc)}")
                 return
             except Exception:
                 log.exception("tunnel %s: dialing %s:%s failed", self.name, host, port)
-                self._refuse_stream(stream, f"dial {host}:{port} failed (see the agent's log)")
+                self._refuse_stream(
+                    stream, f"dial {host}:{port} failed (see the log of the dialing side)"
+                )
                 return
             if stream.finished:
                 return  # the opener gave up meanwhile
@@ -476,17 +506,13 @@ class Session:
 
     async def _pipe(self, stream: Stream, target: anyio.abc.ByteStream) -> None:
         try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(_copy_to_peer(target, stream, self.frame_size))
-                group.create_task(_copy_to_target(stream, target, self.frame_size))
-        except* _TargetFailed:
+            await pipe(stream, target, self.frame_size)
+        except TargetBroke:
             if not stream.finished:
                 reason = f"connection to {stream.host}:{stream.port} broke"
                 self.queue_control(frames.encode_error(stream.stream_id, reason))
                 stream.on_reset(StreamReset(reason))
                 self.forget(stream)
-        except* (TunnelError, anyio.BrokenResourceError, anyio.ClosedResourceError):
-            pass  # the tunnel side ended; closing the target is all there is to do
 
     async def _keepalive_loop(self) -> None:
         assert self._keepalive_interval is not None
@@ -521,39 +547,3 @@ class _Sink:
 
 
 _IGNORED: Any = _Sink()
-
-
-async def _copy_to_peer(target: anyio.abc.ByteStream, stream: Stream, size: int) -> None:
-    while True:
-        try:
-            data = await target.receive(size)
-        except anyio.EndOfStream:
-            await stream.send_eof()
-            return
-        except Exception as exc:
-            raise _TargetFailed from exc
-        await stream.send(data)
-
-
-async def _copy_to_target(stream: Stream, target: anyio.abc.ByteStream, size: int) -> None:
-    while True:
-        try:
-            data = await stream.receive(size)
-        except anyio.EndOfStream:
-            try:
-                await target.send_eof()
-            except NotImplementedError:
-                pass  # the target cannot half-close (TLS): the peer's EOF just stops our writes
-            except Exception as exc:
-                raise _TargetFailed from exc
-            return
-        try:
-            await target.send(data)
-        except Exception as exc:
-            raise _TargetFailed from exc
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc) or type(exc).__name__

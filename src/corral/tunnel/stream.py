@@ -166,6 +166,11 @@ class Stream(anyio.abc.ByteStream):
     # -- what the session tells the stream -----------------------------------
 
     @property
+    def buffered(self) -> int:
+        """Bytes received and not yet read (never more than the window)."""
+        return self._buffered
+
+    @property
     def finished(self) -> bool:
         """True once the stream needs nothing more from the session."""
         return self._finished
