@@ -248,3 +248,34 @@ def test_bad_service_ranges_are_refused(
     assert result.returncode != 0
     assert message in result.stderr
     assert not (tmp_path / "d" / "state.db").exists()
+
+
+def test_server_url_from_flag_env_and_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = ["--data-dir", str(tmp_path)]
+    assert resolve_settings(base).server_url is None
+    config = write(tmp_path / "corral.yaml", "server-url: https://from-file.example.test/\n")
+    assert resolve_settings([*base, "--config", str(config)]).server_url == (
+        "https://from-file.example.test"
+    )
+    monkeypatch.setenv("CORRAL_SERVER_URL", "https://from-env.example.test:8443")
+    assert resolve_settings(base).server_url == "https://from-env.example.test:8443"
+    flagged = resolve_settings([*base, "--server-url", "https://flag.example.test"])
+    assert flagged.server_url == "https://flag.example.test"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("http://corral.example.test", "must be an https:// URL"),
+        ("https://corral.example.test/rancher", "must not have a path"),
+        ("https://me@corral.example.test", "must not carry user info"),
+        ("https://corral.example.test?x=1", "must not have a query"),
+    ],
+)
+def test_bad_server_url_is_refused(tmp_path: Path, value: str, message: str) -> None:
+    result = run_corral(["server", "--data-dir", str(tmp_path / "d"), "--server-url", value])
+    assert result.returncode != 0
+    assert f"--server-url {value!r}: {message}" in result.stderr
+    assert not (tmp_path / "d" / "state.db").exists()

@@ -199,3 +199,52 @@ def test_system_identities_get_no_kubeconfig(server: CorralServer) -> None:
         answer = robot.post(GENERATE, json={})
     assert answer.status_code == 403
     assert "only Corral users" in answer.json()["message"]
+
+
+def test_the_kubeconfig_reaches_local_through_the_proxy(
+    server: CorralServer, tmp_path: Path
+) -> None:
+    pytest.importorskip("corral.proxy", reason="the /k8s/clusters proxy is not in this tree yet")
+    with server.client(server.token) as admin:
+        _user(admin, "dave")
+        binding = {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "dave-is-admin"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "cluster-admin",
+            },
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "dave"}],
+        }
+        bound = admin.post("/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", json=binding)
+        assert bound.status_code == 201, bound.text
+    with server.client() as anonymous:
+        login = anonymous.post(LOGIN, json={"username": "dave", "password": PASSWORD})
+    with server.client(login.json()["token"]) as dave:
+        doc = kubeconfig(dave, "local")
+    # the server-url of this test names no real host: the same path on the test's port
+    cluster = doc["clusters"][0]["cluster"]
+    assert cluster["server"] == f"{SERVER_URL}/k8s/clusters/local"
+    cluster["server"] = cluster["server"].replace(SERVER_URL, server.https_url)
+    path = tmp_path / "dave.kubeconfig"
+    path.write_text(yaml.safe_dump(doc))
+
+    def kubectl(*args: str) -> str:
+        done = subprocess.run(
+            [KUBECTL, "--kubeconfig", str(path), *args],
+            capture_output=True,
+            text=True,
+            env=kubectl_env(tmp_path),
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert (
+        json.loads(kubectl("auth", "whoami", "-o", "json"))["status"]["userInfo"]["username"]
+        == "dave"
+    )
+    names = kubectl("get", "namespaces", "-o", "name").split()
+    assert "namespace/kube-system" in names

@@ -88,7 +88,10 @@ def test_local_cluster_is_there_and_kubectl_shows_the_columns(
     server: CorralServer, admin: httpx.Client, tmp_path: Path
 ) -> None:
     def active() -> dict[str, Any] | None:
-        local: dict[str, Any] = admin.get(f"{CLUSTERS}/local").json()
+        answer = admin.get(f"{CLUSTERS}/local")
+        if answer.status_code != 200:  # the controller has not made it yet
+            return None
+        local: dict[str, Any] = answer.json()
         return local if (local.get("status") or {}).get("state") == "active" else None
 
     local = poll(active, "the local cluster")
@@ -101,6 +104,7 @@ def test_local_cluster_is_there_and_kubectl_shows_the_columns(
     assert connected["Connected"]["status"] == "True"
     assert connected["Connected"]["reason"] == "Local"
     assert connected["Ready"]["status"] == "True"
+    assert connected["Connected"]["lastUpdateTime"].endswith("Z")
     table = kubectl_ok(server, tmp_path, "get", "clusters")
     header = table.splitlines()[0].split()
     assert header == ["NAME", "DISPLAY", "NAME", "STATE", "VERSION", "NODES", "AGE"]
@@ -118,7 +122,9 @@ def test_a_new_cluster_gets_namespace_token_commands_and_its_creator(
     cluster = registered(admin, cluster_id)
     assert "management.corral.io/cluster-cleanup" in cluster["metadata"]["finalizers"]
     assert cluster["status"]["state"] == "pending"
-    assert cluster["status"]["conditions"][0]["reason"] == "NeverConnected"
+    conditions = {c["type"]: c for c in cluster["status"]["conditions"]}
+    assert conditions["Connected"]["status"] == "False"
+    assert conditions["Connected"]["reason"] == "NeverConnected"
     namespace = get_json(server, tmp_path, "namespace", cluster_id)
     assert namespace["metadata"]["labels"]["corral.io/cluster-id"] == cluster_id
     token = token_of(admin, cluster_id)
@@ -361,3 +367,29 @@ def test_the_manifest_applies_cleanly_to_a_plain_cluster(
         assert set(impersonate[0]["resources"]) == {"users", "groups"}
         again = kubectl_ok(downstream, root, "apply", "-f", str(path))
         assert "deployment.apps/corral-agent unchanged" in again
+
+
+def test_server_url_is_kept_across_restarts_unless_the_flag_says_otherwise(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+
+    def stored(srv: CorralServer) -> str:
+        with srv.client(srv.token) as http:
+            value: str = poll(
+                lambda: http.get("/v3/settings/server-url").json().get("value"), "server-url"
+            )
+            return value
+
+    with running_server(data, ["--server-url", "https://one.example.test"]) as srv:
+        assert stored(srv) == "https://one.example.test"
+    with running_server(data) as srv:
+        assert stored(srv) == "https://one.example.test"
+        with srv.client(srv.token) as http:
+            assert set_server_url(http, "https://edited.example.test").status_code == 200
+            cacerts = http.get("/v3/settings/cacerts").json()["value"]
+        assert cacerts.encode() == srv.ca_path.read_bytes()
+    with running_server(data) as srv:
+        assert stored(srv) == "https://edited.example.test"
+    with running_server(data, ["--server-url", "https://two.example.test"]) as srv:
+        assert stored(srv) == "https://two.example.test"

@@ -8,9 +8,10 @@ Decisions (run on every create and update, after schema validation):
   ``metadata.name``. ``spec.internal`` may be true only for ``local``.
 - ``spec.displayName`` is unique among clusters: a second cluster with the
   same one is a 422 ``Duplicate value`` naming ``spec.displayName``. The
-  check reads the watch cache (a handful of clusters; two creates racing
-  within the cache's lag could both pass — the console and CLI make one at
-  a time).
+  check reads the watch cache (a handful of clusters) and the names this
+  replica admitted in the last moments (held from admission until the
+  cache has them), so two creates racing on one replica cannot both pass;
+  on two replicas at the same millisecond they still could.
 - The ``corral.io/creator-id`` annotation is the server's: on create it is
   set to the authenticated user (whatever the body said); on update it
   keeps its stored value.
@@ -22,6 +23,7 @@ Writes to subresources (``/status``) are not concerned.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any, Final
 
@@ -35,6 +37,8 @@ from corral.management.kinds import GROUP, VERSION
 from corral.management.serversettings import SERVER_URL, server_url_problem
 
 CLUSTER_ID: Final = re.compile(r"^c-[a-z0-9]{5}$")
+#: How long an admitted display name is held after its write (the watch cache's lag, amply).
+RESERVE_SECONDS: Final = 2.0
 
 
 class ClusterAdmission:
@@ -42,6 +46,8 @@ class ClusterAdmission:
 
     def __init__(self, parts: ServerParts) -> None:
         self._parts = parts
+        #: (displayName, cluster id) of writes admitted but maybe not in the cache yet.
+        self._pending: set[tuple[str, str]] = set()
 
     async def admit(self, attrs: Attributes) -> Admitted:
         if attrs.group != GROUP or attrs.subresource or attrs.obj is None:
@@ -50,12 +56,32 @@ class ClusterAdmission:
             return Admitted()
         if attrs.resource == "clusters":
             self._admit_cluster(attrs, attrs.obj)
-        elif attrs.resource == "settings" and attrs.name == SERVER_URL:
+            return self._reserve(display_name(attrs.obj), attrs)
+        if attrs.resource == "settings" and attrs.name == SERVER_URL:
             _admit_server_url(attrs.obj)
         return Admitted()
 
     async def released(self, attrs: Attributes) -> None:
         return None
+
+    def _reserve(self, wanted: str, attrs: Attributes) -> Admitted:
+        """Hold ``wanted`` for this write until the watch cache shows it (or it failed)."""
+        admitted = Admitted()
+        if not wanted or attrs.dry_run:
+            return admitted
+        token = (wanted, attrs.name)
+        self._pending.add(token)
+
+        async def abort() -> None:
+            self._pending.discard(token)
+
+        async def commit() -> None:
+            # the write is stored: its watch event reaches the cache within milliseconds
+            asyncio.get_running_loop().call_later(RESERVE_SECONDS, self._pending.discard, token)
+
+        admitted.on_abort.append(abort)
+        admitted.on_commit.append(commit)
+        return admitted
 
     def _admit_cluster(self, attrs: Attributes, obj: dict[str, Any]) -> None:
         errors: list[FieldError] = []
@@ -108,6 +134,8 @@ class ClusterAdmission:
             obj["metadata"].pop("annotations", None)
 
     def _display_name_taken(self, wanted: str, own_name: str) -> bool:
+        if any(name == wanted and other != own_name for name, other in self._pending):
+            return True
         rt = self._parts.registry.lookup(GROUP, VERSION, "clusters")
         if rt is None or rt.storage_prefix not in self._parts.caches:
             return False

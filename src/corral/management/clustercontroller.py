@@ -18,7 +18,8 @@ For each Cluster (runs on the elected management leader only):
   ``Connected`` True ``Local`` and ``Ready`` True for ``local``.
 
 The ``local`` Cluster (displayName ``local``, ``internal: true``) is made
-when the controller starts and made again if someone deletes it.
+when the controller starts and made again if someone deletes it (its
+namespace is kept).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from corral.client import Client, ResourceRef
@@ -51,6 +53,7 @@ FINALIZER: Final = "management.corral.io/cluster-cleanup"
 CLUSTER_ID_LABEL: Final = "corral.io/cluster-id"
 LEASE_NAME: Final = "corral-management"
 LEASE_NAMESPACE: Final = "kube-system"
+RESYNC_SECONDS: Final = 300.0
 
 Obj = dict[str, Any]
 
@@ -73,7 +76,8 @@ class ClusterController:
 
     def __init__(self, client: Client) -> None:
         self.client = client
-        self.clusters = Informer(client, CLUSTERS)
+        # Resync: a namespace or token deleted by hand comes back within RESYNC_SECONDS.
+        self.clusters = Informer(client, CLUSTERS, resync=RESYNC_SECONDS)
         self.settings = Informer(client, SETTINGS)
         self.controller = Controller("management-clusters", self.clusters, workers=2)
         self.controller.on_change("cluster", self._sync)
@@ -180,8 +184,8 @@ class ClusterController:
             before = repr(status)
             if name == LOCAL_CLUSTER:
                 status["state"] = "active"
-                set_condition(current, "Connected", True, "Local", "this is the Corral server")
-                set_condition(current, "Ready", True, "APIReady", "the API server answers")
+                _condition(current, "Connected", True, "Local", "this is the Corral server")
+                _condition(current, "Ready", True, "APIReady", "the API server answers")
                 status.pop("registration", None)
             else:
                 if registration:
@@ -191,7 +195,7 @@ class ClusterController:
                 if "state" not in status:
                     status["state"] = "pending"
                 if get_condition(current, "Connected") is None:
-                    set_condition(
+                    _condition(
                         current, "Connected", False, "NeverConnected", "no agent has connected yet"
                     )
             if repr(status) == before:
@@ -210,8 +214,17 @@ class ClusterController:
         for token in tokens.get("items") or []:
             await _delete(self.client, CLUSTER_REGISTRATION_TOKENS, token["metadata"]["name"], name)
         await _delete(self.client, SECRETS, AGENT_SECRET, name)
-        await _delete(self.client, NAMESPACES, name, None)
+        if name != LOCAL_CLUSTER:  # made again at once: its namespace stays
+            await _delete(self.client, NAMESPACES, name, None)
         log.info("cluster removed", extra={"cluster": name})
+
+
+def _condition(obj: Obj, kind: str, status: bool, reason: str, message: str) -> None:
+    """`set_condition`, plus Rancher's ``lastUpdateTime`` when anything changed."""
+    if set_condition(obj, kind, status, reason, message):
+        found = get_condition(obj, kind)
+        if found is not None:
+            found["lastUpdateTime"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def _delete(client: Client, ref: ResourceRef, name: str, namespace: str | None) -> None:

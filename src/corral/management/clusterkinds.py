@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from corral.client import Client, ResourceRef
-from corral.machinery.status import AlreadyExists, StatusError
+from corral.machinery.status import AlreadyExists, Conflict, StatusError
 from corral.management.kinds import CRDS, GROUP, VERSION
 
 CLUSTERS = ResourceRef(GROUP, VERSION, "clusters", namespaced=False, kind="Cluster")
@@ -60,7 +60,19 @@ _RESOURCES: dict[str, Any] = {
     "type": "object",
     "properties": {"cpu": _STRING, "memory": _STRING, "pods": _STRING},
 }
-_COMMANDS: dict[str, Any] = {"manifestUrl": _STRING, "command": _STRING, "agentCommand": _STRING}
+
+
+def _described(schema: dict[str, Any], text: str) -> dict[str, Any]:
+    return {**schema, "description": text}
+
+
+_COMMANDS: dict[str, Any] = {
+    "manifestUrl": _described(_STRING, "<server-url>/v3/import/<token>_<cluster>.yaml"),
+    "command": _described(_STRING, "kubectl apply -f <manifestUrl>: run against the cluster"),
+    "agentCommand": _described(
+        _STRING, "corral agent --server … --token … --ca-checksum …: the agent as a process"
+    ),
+}
 
 _CONDITION: dict[str, Any] = {
     "type": "object",
@@ -87,13 +99,19 @@ CLUSTER_SCHEMA: dict[str, Any] = {
             "type": "object",
             "required": ["displayName"],
             "properties": {
-                "displayName": {"type": "string", "minLength": 1, "maxLength": DISPLAY_NAME_MAX},
-                "description": _STRING,
-                "internal": _BOOL,
+                "displayName": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": DISPLAY_NAME_MAX,
+                    "description": "The cluster's name for people; unique among clusters.",
+                },
+                "description": _described(_STRING, "What the cluster is for."),
+                "internal": _described(_BOOL, "True only for 'local', the Corral server itself."),
             },
         },
         "status": {
             "type": "object",
+            "description": "Written by Corral's controllers (the status subresource).",
             # Per-cluster controllers add what they learn; nothing of it is pruned.
             "x-kubernetes-preserve-unknown-fields": True,
             "properties": {
@@ -136,9 +154,21 @@ TOKEN_SCHEMA: dict[str, Any] = {
         "spec": {
             "type": "object",
             "required": ["clusterName"],
-            "properties": {"clusterName": {"type": "string", "minLength": 1}},
+            "properties": {
+                "clusterName": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "The id of the cluster this token imports (its namespace).",
+                }
+            },
         },
-        "status": {"type": "object", "properties": {"token": _STRING, **_COMMANDS}},
+        "status": {
+            "type": "object",
+            "properties": {
+                "token": _described(_STRING, "The registration token (a secret)."),
+                **_COMMANDS,
+            },
+        },
     },
 }
 
@@ -148,8 +178,8 @@ SETTING_SCHEMA: dict[str, Any] = {
         "apiVersion": _STRING,
         "kind": _STRING,
         "metadata": {"type": "object"},
-        "value": _STRING,
-        "default": _STRING,
+        "value": _described(_STRING, "The value set; empty means the default."),
+        "default": _described(_STRING, "The value used when value is empty."),
         "customized": _BOOL,
         "source": _STRING,
     },
@@ -219,6 +249,20 @@ SETTING_CRD = _crd(
 CLUSTER_CRDS: Final = (CLUSTER_CRD, TOKEN_CRD, SETTING_CRD)
 
 
+async def _ensure_crd(client: Client, crd: dict[str, Any]) -> None:
+    try:
+        await client.create(CRDS, crd)
+        return
+    except AlreadyExists:
+        pass
+    stored = await client.get(CRDS, crd["metadata"]["name"])
+    if stored.get("spec") == crd["spec"]:
+        return
+    stored["spec"] = crd["spec"]
+    with contextlib.suppress(Conflict):  # another replica updated it first
+        await client.update(CRDS, stored)
+
+
 def setting_value(setting: Mapping[str, Any] | None) -> str:
     """A Setting's effective value: ``value`` when set, else ``default`` ("" when absent)."""
     if not setting:
@@ -237,10 +281,10 @@ def display_name(cluster: Mapping[str, Any]) -> str:
 
 
 async def ensure_cluster_kinds(client: Client, *, wait_seconds: float = 10.0) -> None:
-    """Create the three cluster CRDs when missing; wait until they are served."""
+    """Create the three cluster CRDs when missing (update them when their spec
+    changed, as after an upgrade); wait until they are served."""
     for crd in CLUSTER_CRDS:
-        with contextlib.suppress(AlreadyExists):
-            await client.create(CRDS, crd)
+        await _ensure_crd(client, crd)
     async with asyncio.timeout(wait_seconds):
         for ref in (CLUSTERS, CLUSTER_REGISTRATION_TOKENS, SETTINGS):
             while True:
