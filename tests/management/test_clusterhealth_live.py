@@ -22,12 +22,13 @@ import anyio.abc
 import pytest
 
 from corral.client import Client, ResourceRef, load_kubeconfig
-from corral.client.dialing import ClusterAccess, ClusterUnavailable
+from corral.client.dialing import ClusterAccess, ClusterUnavailable, Dialer
 from corral.controller import get_condition
 from corral.machinery.status import NotFound
 from corral.management.clusterhealth import ClusterHealth, HealthOptions
 from corral.management.clusterhealth.eventmirror import EventMirror
-from corral.management.clusterhealth.kinds import CLUSTER_ROLE_BINDINGS, EVENTS
+from corral.management.clusterhealth.kinds import CLUSTER_ROLE_BINDINGS, CLUSTERS, EVENTS
+from corral.tunnel import DialRefused
 from management.healthapi import HealthAPI, health_api
 from polling import eventually
 from serverproc import CorralServer, controller_args, running_server
@@ -38,6 +39,7 @@ DEPLOYMENTS = ResourceRef("apps", "v1", "deployments", kind="Deployment")
 FAST = HealthOptions(
     write_interval=0.2,
     probe_interval=0.5,
+    failing_probe_interval=1.0,
     probe_timeout=5.0,
     version_interval=60.0,
     binding_resync=60.0,
@@ -72,7 +74,7 @@ class Access:
     def __init__(self, kubeconfig: Path) -> None:
         self.config = load_kubeconfig(kubeconfig)
         self.broken = ""
-        self.dialer: TCPDialer | None = None
+        self.dialer: Dialer | None = None
 
     async def __call__(self, cluster: str) -> ClusterAccess:
         if self.broken:
@@ -127,7 +129,7 @@ def _ready(cluster: dict[str, Any]) -> dict[str, Any]:
 async def test_connected_cluster_reports_its_api_nodes_and_sums(
     api: HealthAPI, health: ClusterHealth, down: Client, access: Access
 ) -> None:
-    access.dialer = TCPDialer()  # as through the agent's tunnel: every byte via the dialer
+    dialer = access.dialer = TCPDialer()  # as through the agent's tunnel: every byte via it
     await api.create_cluster("c-stats", creator="alice")
     await api.set_connected("c-stats", True)
 
@@ -147,7 +149,7 @@ async def test_connected_cluster_reports_its_api_nodes_and_sums(
     assert status["capacity"] == {"cpu": "24", "memory": "96Gi", "pods": "330"}
     assert status["allocatable"] == {"cpu": "24", "memory": "98004Mi", "pods": "330"}
     host_port = access.config.server.removeprefix("https://").rsplit(":", 1)
-    assert set(access.dialer.dialed) == {(host_port[0], int(host_port[1]))}
+    assert set(dialer.dialed) == {(host_port[0], int(host_port[1]))}
     # Connected is the agent's: the health writes left it as it was.
     assert get_condition(cluster, "Connected")["reason"] == "AgentConnected"  # type: ignore[index]
     before = status["requested"]
@@ -350,6 +352,10 @@ async def test_disconnect_stops_the_watch_and_failures_are_reported(
     access.broken = ""
     await soon(ready, "Ready again once access works (restart with back-off)")
 
+    await api.admin.delete(CLUSTERS, "c-gone")
+    await soon(lambda: not health.watched, "a deleted cluster is not watched")
+    await soon(lambda: not _cluster_tasks("c-gone"), "and leaves no task")
+
 
 async def test_mirrors_are_bounded_newest_kept_and_deduplicated_across_restarts(
     api: HealthAPI,
@@ -391,3 +397,31 @@ async def test_mirrors_are_bounded_newest_kept_and_deduplicated_across_restarts(
     assert await mirrored() == ["c-bound.uid-3", "c-bound.uid-4", "c-bound.uid-5"]
     items = (await api.admin.list(EVENTS, namespace="c-bound"))["items"]
     assert all(e["count"] == 1 for e in items), "seen events are not written again"
+
+
+class RefusingDialer:
+    """The agent refuses every dial, as the tunnel reports it (not a client error)."""
+
+    async def dial(self, host: str, port: int) -> anyio.abc.ByteStream:
+        raise DialRefused(f"cannot reach the cluster's API {host}:{port}: connection refused")
+
+
+async def test_a_refused_dial_is_reported_and_the_watch_keeps_running(
+    api: HealthAPI, health: ClusterHealth, access: Access
+) -> None:
+    access.dialer = RefusingDialer()
+    await api.create_cluster("c-nodna", creator="alice")
+    await api.set_connected("c-nodna", True)
+
+    async def unavailable() -> dict[str, Any] | None:
+        ready = _ready(await api.cluster("c-nodna"))
+        return ready if ready.get("reason") == "APIUnavailable" else None
+
+    ready = await soon(unavailable, "Ready False APIUnavailable")
+    assert "connection refused" in ready["message"]
+    watch = health.watch_of("c-nodna")
+    assert watch is not None
+    probes = watch.probes
+    await soon(lambda: watch.probes >= probes + 2, "probing goes on (backing off)")
+    assert health.watch_of("c-nodna") is watch, "the watch was not torn down and restarted"
+    assert not _cluster_tasks("c-nodna: informer"), "no informers for an API never ready"

@@ -9,15 +9,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from corral.controller import get_condition, set_condition
+from corral.machinery.patch.merge_patch import apply_merge_patch
 from corral.machinery.quota import parse
+from corral.management.clusterhealth import HealthOptions
 from corral.management.clusterhealth.bindings import binding_name
 from corral.management.clusterhealth.status import (
     Observation,
     mark_disconnected,
+    mark_unavailable,
     merge_diff,
     observe,
 )
 from corral.management.clusterhealth.totals import node_totals, render, requested_totals
+from corral.management.clusterhealth.watch import probe_delay
 
 milli_cpu = st.integers(min_value=0, max_value=64_000)
 mebibytes = st.integers(min_value=0, max_value=1 << 20)
@@ -159,3 +163,37 @@ def test_binding_names() -> None:
     assert odd.startswith("corral-admin-u-")
     assert odd == binding_name("Alice@Example.com")
     assert odd != binding_name("alice@example.com")
+
+
+json_leaf = st.one_of(st.integers(-5, 5), st.text(max_size=3), st.booleans())
+json_doc = st.recursive(
+    st.dictionaries(st.text(max_size=3), json_leaf, max_size=4),
+    lambda inner: st.dictionaries(
+        st.text(max_size=3), st.one_of(json_leaf, inner, st.lists(json_leaf)), max_size=4
+    ),
+    max_leaves=12,
+)
+
+
+@given(json_doc, json_doc)
+def test_merge_diff_applied_as_a_merge_patch_gives_the_new_status(
+    old: dict[str, Any], new: dict[str, Any]
+) -> None:
+    assert apply_merge_patch(old, merge_diff(old, new)) == new
+
+
+def test_failing_probes_back_off_to_the_limit_and_reset() -> None:
+    options = HealthOptions(probe_interval=15.0, failing_probe_interval=60.0)
+    delays = [probe_delay(options, failures) for failures in range(6)]
+    assert delays == [15.0, 15.0, 30.0, 60.0, 60.0, 60.0]
+    assert probe_delay(options, 10_000) == 60.0
+
+
+def test_unavailable_messages_are_one_bounded_line() -> None:
+    cluster = _cluster()
+    mark_unavailable(cluster, "first line\n  second line " + "x" * 1000)
+    ready = get_condition(cluster, "Ready")
+    assert ready is not None
+    assert ready["message"].startswith("first line second line x")
+    assert len(ready["message"]) == 300
+    assert "\n" not in ready["message"]

@@ -57,6 +57,8 @@ from corral.management.clusterhealth.watch import ClusterWatch
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
+#: How long closing a cluster's client may take before it is abandoned.
+CLOSE_TIMEOUT = 5.0
 
 
 def connection_of(cluster: Obj) -> tuple[str, ...]:
@@ -167,9 +169,9 @@ class ClusterHealth:
                 await informer.wait_for_sync()
             await self.controller.run()
         finally:
-            await self.controller.stop(drain_timeout=1.0)
-            for name in list(self._running):
-                await self._stop(name)
+            self.controller.queue.shutdown()  # its workers ended with `run`: nothing to drain
+            # Together: each stop may wait (bounded) for a cluster's connections to close.
+            await asyncio.gather(*(self._stop(name) for name in list(self._running)))
             for informer in informers:
                 await informer.stop()
             for task in tasks:
@@ -252,4 +254,7 @@ class ClusterHealth:
                 if running is not None:
                     running.watch = None
         finally:
-            await downstream.close()
+            # Bounded: closing TLS over a tunnel that is gone must not hold up a stop.
+            with suppress(TimeoutError):
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await downstream.close()

@@ -1,6 +1,7 @@
 """`HealthOptions`: how often the health controllers look and write.
 
-The defaults make an idle cluster cheap: one ``/readyz`` probe every 15 s,
+The defaults make an idle cluster cheap: one ``/readyz`` probe every 15 s
+(backing off to one a minute while the API fails),
 ``/version`` every 10 minutes (and at every (re)connection), no status write
 unless something changed and never more than one per cluster every 5 s, and
 a check of the downstream admin bindings every 5 minutes besides the
@@ -20,6 +21,8 @@ class HealthOptions:
     write_interval: float = 5.0
     #: ``GET /readyz`` on the downstream API this often.
     probe_interval: float = 15.0
+    #: While the API fails, the interval doubles after each failed probe, up to this.
+    failing_probe_interval: float = 60.0
     #: A probe that takes longer than this failed.
     probe_timeout: float = 10.0
     #: ``GET /version`` this often (besides each start of a cluster's watch).

@@ -35,6 +35,14 @@ READY = "Ready"
 NEVER_CONNECTED = "NeverConnected"
 
 Obj = dict[str, Any]
+#: A condition message is one line of at most this many characters.
+MESSAGE_LIMIT = 300
+
+
+def one_line(text: str) -> str:
+    """``text`` as a condition message: whitespace folded, at most `MESSAGE_LIMIT` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
 
 
 @dataclass(slots=True)
@@ -132,6 +140,6 @@ def merge_diff(old: Any, new: Any) -> Any:
 
 def mark_unavailable(obj: Obj, message: str) -> bool:
     """Ready False ``APIUnavailable`` (the cluster is connected but cannot be reached)."""
-    changed = _set_ready(obj, False, "APIUnavailable", message)
+    changed = _set_ready(obj, False, "APIUnavailable", one_line(message))
     changed |= _set(_status(obj), "state", "unavailable")
     return changed

@@ -2,19 +2,23 @@
 
 While a cluster is connected, its watch:
 
-- keeps informers on the downstream API: nodes, pods that are not
-  terminated (field selector ``status.phase!=Succeeded,status.phase!=Failed``:
-  finished pods, often the majority, are never cached), and Warning events;
-- probes ``/readyz`` every ``probe_interval`` and ``/version`` at start and
-  every ``version_interval``;
+- once the API has answered ready, keeps informers on the downstream API:
+  nodes, pods that are not terminated (field selector
+  ``status.phase!=Succeeded,status.phase!=Failed``: finished pods, often
+  the majority, are never cached), and Warning events;
+- probes ``/readyz`` every ``probe_interval`` (while it fails, the interval
+  doubles per failed probe up to ``failing_probe_interval``: a cluster whose
+  API is down is reported at once, then re-checked less often) and
+  ``/version`` at start and every ``version_interval``;
 - at most once per ``write_interval`` (the rate limit) writes what changed
   in the Cluster's status (`StatusWriter`), flushes the mirrored events
   (`EventMirror`) and, while the API is ready, makes the downstream admin
   bindings match who is entitled (`sync_bindings`) when that set changed
   or at every ``binding_resync``.
 
-A failure of one step (a management write, an event flush, a binding sync)
-is logged and retried at the next pass; it never stops the others. `run`
+A failure of one step (a probe, a management write, an event flush, a
+binding sync), whatever its exception, is reported or logged and retried at
+the next pass; it never stops the others or the watch. `run`
 returns only by cancellation; the supervisor cancels it when the cluster
 disconnects or goes away, and everything it started (informer tasks, the
 downstream client) is stopped before `run` ends.
@@ -28,14 +32,13 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
-from corral.client import Client, ClientError
+from corral.client import Client
 from corral.controller import Informer
-from corral.machinery.status import StatusError
 from corral.management.clusterhealth.bindings import sync_bindings
 from corral.management.clusterhealth.eventmirror import EventMirror
 from corral.management.clusterhealth.kinds import EVENTS, NODES, PODS
 from corral.management.clusterhealth.options import HealthOptions
-from corral.management.clusterhealth.status import Observation, observe
+from corral.management.clusterhealth.status import Observation, observe, one_line
 from corral.management.clusterhealth.statuswriter import StatusWriter
 from corral.management.clusterhealth.totals import (
     node_totals,
@@ -47,14 +50,16 @@ log = logging.getLogger(__name__)
 
 ACTIVE_PODS = "status.phase!=Succeeded,status.phase!=Failed"
 WARNINGS = "type=Warning"
-_MESSAGE_LIMIT = 300
 
 Obj = dict[str, Any]
 
 
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 1] + "…"
+def probe_delay(options: HealthOptions, failures: int) -> float:
+    """``probe_interval``; doubled per consecutive failure up to ``failing_probe_interval``."""
+    if failures <= 0:
+        return options.probe_interval
+    delay: float = options.probe_interval * 2.0 ** min(failures - 1, 16)
+    return min(delay, max(options.failing_probe_interval, options.probe_interval))
 
 
 class ClusterWatch:
@@ -87,6 +92,8 @@ class ClusterWatch:
         self._figures_dirty = True
         self._wake = asyncio.Event()
         self._applied: set[str] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._failures = 0  # consecutive failed probes
         self.mirror: EventMirror | None = None
         for informer in (self.nodes, self.pods):
             informer.on_add(lambda _obj: self._changed())
@@ -109,20 +116,30 @@ class ClusterWatch:
         self.events.on_add(lambda obj: self._offer(mirror, obj))
         self.events.on_update(lambda _old, new: self._offer(mirror, new))
         await self._step("reading back mirrored events", mirror.load())
-        tasks = [
-            asyncio.create_task(i.run(), name=f"cluster {self.name}: informer {i.resource}")
-            for i in (self.nodes, self.pods, self.events)
-        ]
         try:
             await self._loop(mirror)
         finally:
-            for informer in (self.nodes, self.pods, self.events):
-                await informer.stop()
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with suppress(asyncio.CancelledError):
-                    await task
+            await self._stop_informers()
+
+    def _start_informers(self) -> None:
+        """Start the informers (once the API has answered ready: an unreachable API gets
+        only the probe, not three retrying list/watch loops)."""
+        if self._tasks:
+            return
+        self._tasks = [
+            asyncio.create_task(i.run(), name=f"cluster {self.name}: informer {i.resource}")
+            for i in (self.nodes, self.pods, self.events)
+        ]
+
+    async def _stop_informers(self) -> None:
+        for informer in (self.nodes, self.pods, self.events):
+            await informer.stop()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
 
     def _offer(self, mirror: EventMirror, event: Obj) -> None:
         mirror.offer(event)
@@ -136,7 +153,9 @@ class ClusterWatch:
             now = loop.time()
             if now >= next_probe:
                 await self._probe()
-                next_probe = now + options.probe_interval
+                next_probe = now + self._probe_delay()
+                if self.observed.api_ready:
+                    self._start_informers()
             if now >= next_version:
                 await self._version()
                 next_version = now + options.version_interval
@@ -160,13 +179,16 @@ class ClusterWatch:
         self._applied = wanted
         return True
 
+    def _probe_delay(self) -> float:
+        return probe_delay(self.options, self._failures)
+
     def _edit(self, obj: Obj) -> bool:
         return observe(obj, self.observed)
 
     async def _step(self, what: str, work: Any) -> bool:
         try:
             await work
-        except (ClientError, StatusError, OSError) as exc:
+        except Exception as exc:  # retried at the next pass; never ends the watch
             log.warning("cluster %s: %s failed: %s", self.name, what, exc)
             return False
         return True
@@ -181,24 +203,26 @@ class ClusterWatch:
         except TimeoutError:
             self._unready(f"/readyz did not answer in {self.options.probe_timeout:g}s")
             return
-        except (ClientError, OSError) as exc:
-            self._unready(str(exc))
+        except Exception as exc:  # any failure to get an answer (a refused tunnel dial too)
+            self._unready(str(exc) or type(exc).__name__)
             return
         body = answer.body.decode(errors="replace").strip()
         if answer.status == 200 and body == "ok":
             self.observed.api_ready, self.observed.api_message = True, ""
+            self._failures = 0
         else:
             self._unready(f"/readyz answered {answer.status}: {body}")
 
     def _unready(self, message: str) -> None:
+        self._failures += 1
         self.observed.api_ready = False
-        self.observed.api_message = _short(message)
+        self.observed.api_message = one_line(message)
 
     async def _version(self) -> None:
         try:
             async with asyncio.timeout(self.options.probe_timeout):
                 found = await self.downstream.get_path("/version")
-        except (TimeoutError, ClientError, StatusError, OSError) as exc:
+        except Exception as exc:  # reported by the probe; the version waits for the next try
             log.info("cluster %s: /version failed: %s", self.name, exc)
             return
         version: dict[str, str] = {
