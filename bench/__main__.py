@@ -16,6 +16,7 @@ from bench import (
     kube_bench,
     kubectl_apply_bench,
     postgres_bench,
+    proxy_bench,
     replicas_bench,
     ssa_bench,
     startup_bench,
@@ -39,6 +40,7 @@ SUITES = {
     "etcd": etcd_bench.run,
     "postgres": postgres_bench.run,
     "replicas": replicas_bench.run,
+    "proxy": proxy_bench.run,
     "clusters": clusters.run,
     "tunnel": tunnel.run,
 }

@@ -1,8 +1,8 @@
 """The real kubectl through ``/k8s/clusters/<id>`` of a real management server.
 
 Topology (`topology`): a downstream ``corral server --no-management`` with
-an audit log, reached directly with its agent's service-account token;
-``alice`` may use the cluster, ``bob`` may not. What a user notices: the
+an audit log, imported by a ``corral agent`` process whose tunnel carries
+every proxied request; ``alice`` may use the cluster, ``bob`` may not. What a user notices: the
 objects, the messages, and — in the downstream audit log — who the cluster
 believes made each request.
 """
@@ -20,7 +20,7 @@ import pytest
 
 from kubectlproc import KUBECTL, kubectl_env
 from polling import eventually
-from proxy.topology import CLUSTER, Topology, topology
+from proxy.topology import Topology, topology
 
 AGENT = "system:serviceaccount:corral-system:corral-agent"
 
@@ -31,9 +31,9 @@ def topo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
 
 
 def kubectl(
-    topo: Topology, home: Path, user: str, *args: str, stdin: str = "", cluster: str = CLUSTER
+    topo: Topology, home: Path, user: str, *args: str, stdin: str = ""
 ) -> subprocess.CompletedProcess[str]:
-    config = topo.kubeconfig(home / f"{user}-{cluster}.kubeconfig", user, cluster)
+    config = topo.kubeconfig(home / f"{user}.kubeconfig", user)
     return subprocess.run(
         [KUBECTL, "--kubeconfig", str(config), *args],
         capture_output=True,
@@ -62,7 +62,7 @@ async def test_get_apply_delete_as_the_corral_user(topo: Topology, tmp_path: Pat
     listed = {item["metadata"]["name"] for item in names["items"]}
     # The downstream cluster's namespaces, not the management server's.
     assert "corral-system" in listed
-    assert CLUSTER not in listed
+    assert topo.cluster not in listed
 
     name = "cm-" + uuid.uuid4().hex[:8]
     manifest = json.dumps(
@@ -112,7 +112,7 @@ def test_watch_streams_through(topo: Topology, tmp_path: Path) -> None:
         watch.wait()
 
 
-async def test_logs_through_the_proxy(topo: Topology, tmp_path: Path) -> None:
+async def test_logs_and_exec_through_the_proxy(topo: Topology, tmp_path: Path) -> None:
     nodes = json.loads(ok(kubectl(topo, tmp_path, "alice", "get", "nodes", "-o", "json")))
     node = nodes["items"][0]["metadata"]["name"]
     name = "p-" + uuid.uuid4().hex[:8]
@@ -131,7 +131,18 @@ async def test_logs_through_the_proxy(topo: Topology, tmp_path: Path) -> None:
     await eventually(running, "the pod running on its simulated node", deadline=30)
     logs = kubectl(topo, tmp_path, "alice", "logs", name)
     assert logs.returncode == 0, logs.stderr
+    assert f"simulated container c of pod default/{name}: line 1" in logs.stdout
     assert any(e["objectRef"].get("subresource") == "log" for e in events_for(topo, name))
+
+    # kubectl 1.32 execs over WebSocket; the downstream Corral server serves only
+    # watches over WebSocket and refuses the upgrade (400), which reaches kubectl;
+    # kubectl then falls back to SPDY, which the proxy refuses, saying so.
+    done = kubectl(topo, tmp_path, "alice", "exec", name, "--", "true")
+    assert done.returncode != 0
+    assert "SPDY upgrades are not supported through Corral's cluster proxy" in done.stderr
+    upgrades = [e for e in events_for(topo, name) if e["objectRef"].get("subresource") == "exec"]
+    assert upgrades
+    assert upgrades[0]["impersonatedUser"]["username"] == "alice"
 
 
 async def test_exec_answer_of_the_cluster_is_relayed(topo: Topology, tmp_path: Path) -> None:
@@ -148,12 +159,12 @@ async def test_as_someone_else_is_refused(topo: Topology, tmp_path: Path) -> Non
     assert "Forbidden" in done.stderr
     with topo.management.client(topo.tokens["alice"]) as http:
         refused = http.get(
-            f"/k8s/clusters/{CLUSTER}/api/v1/namespaces", headers={"Impersonate-User": "bob"}
+            f"/k8s/clusters/{topo.cluster}/api/v1/namespaces", headers={"Impersonate-User": "bob"}
         )
         assert refused.status_code == 403
         assert 'User "alice" cannot impersonate resource "users"' in refused.json()["message"]
         refused = http.get(
-            f"/k8s/clusters/{CLUSTER}/api/v1/namespaces",
+            f"/k8s/clusters/{topo.cluster}/api/v1/namespaces",
             headers={"Impersonate-User": "alice", "Impersonate-Group": "system:masters"},
         )
         assert refused.status_code == 403
@@ -166,7 +177,7 @@ async def test_admin_may_act_as_alice(topo: Topology, tmp_path: Path) -> None:
     name = "as-" + uuid.uuid4().hex[:8]
     with topo.management.client(topo.management.token) as http:
         made = http.post(
-            f"/k8s/clusters/{CLUSTER}/api/v1/namespaces/default/configmaps",
+            f"/k8s/clusters/{topo.cluster}/api/v1/namespaces/default/configmaps",
             json={"metadata": {"name": name}},
             headers={"Impersonate-User": "alice", "User-Agent": f"as-test/{name}"},
         )
@@ -196,7 +207,7 @@ async def test_a_user_who_may_not_use_the_cluster_is_refused(
     assert done.returncode != 0
     assert "Forbidden" in done.stderr
     with topo.management.client(topo.tokens["bob"]) as http:
-        for cluster in (CLUSTER, "c-nosuch"):  # existing or not: the same answer
+        for cluster in (topo.cluster, "c-nosuch"):  # existing or not: the same answer
             refused = http.get(f"/k8s/clusters/{cluster}/api/v1/namespaces")
             assert refused.status_code == 403
             assert refused.json()["message"] == (

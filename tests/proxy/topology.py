@@ -1,14 +1,13 @@
 """Two real servers for the proxy tests: a management server and a downstream cluster.
 
-The downstream is ``corral server --no-management`` with simulated nodes and
-an audit log; it gets what the agent would make (namespace ``corral-system``,
-service account ``corral-agent`` allowed to impersonate users and groups,
-and a token for it). The management server gets that registration in the
-``cluster-agent`` Secret of namespace `CLUSTER` — the cluster is reached
-directly ("when its API is reachable from the server"). Corral users:
-``alice`` may use clusters (Corral's RBAC lets her update
-clusters.management.corral.io) and is cluster-admin downstream; ``bob``
-may log in but use no cluster.
+The downstream is ``corral server --no-management`` with a simulated node
+and an audit log. The admin creates a Cluster on the management server and
+runs the ``corral agent`` command its status shows (with the downstream's
+admin kubeconfig, as `e2e.importtopology` does): the agent makes its
+service account downstream, registers, and holds the tunnel every proxied
+request goes through. Corral users: ``alice`` may use clusters (Corral's
+RBAC lets her update clusters.management.corral.io) and is cluster-admin
+downstream; ``bob`` may log in but use no cluster.
 """
 
 from __future__ import annotations
@@ -23,11 +22,18 @@ from typing import Any
 import httpx
 import yaml
 
-from serverproc import CorralServer, controller_args, running_server
+from e2e.importtopology import (
+    API,
+    LOGIN,
+    PASSWORD,
+    AgentProcess,
+    cluster,
+    condition,
+    start_management,
+)
+from polling import poll
+from serverproc import CorralServer, controller_args, free_port, running_server, stop_server
 
-CLUSTER = "c-proxy"
-PASSWORD = "correct-horse-battery"
-LOGIN = "/v3-public/localProviders/local?action=login"
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
 
 
@@ -37,12 +43,14 @@ class Topology:
     downstream: CorralServer
     audit_log: Path
     tokens: dict[str, str]
+    cluster: str
 
-    def proxied_url(self, cluster: str = CLUSTER) -> str:
-        return f"{self.management.https_url}/k8s/clusters/{cluster}"
+    def proxied_url(self, cluster: str = "") -> str:
+        return f"{self.management.https_url}/k8s/clusters/{cluster or self.cluster}"
 
-    def kubeconfig(self, path: Path, user: str, cluster: str = CLUSTER) -> Path:
+    def kubeconfig(self, path: Path, user: str, cluster: str = "") -> Path:
         """A kubeconfig reaching ``cluster`` through the proxy as ``user``."""
+        cluster = cluster or self.cluster
         ca = base64.b64encode(self.management.ca_path.read_bytes()).decode()
         doc = {
             "apiVersion": "v1",
@@ -87,72 +95,34 @@ def created(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-def register_agent(downstream: CorralServer) -> str:
-    """What the agent makes downstream; returns its service account's token."""
+def grant_alice_downstream(downstream: CorralServer) -> None:
+    """``alice`` is cluster-admin in the downstream cluster (its own RBAC decides there)."""
     with downstream.client(downstream.token) as http:
-        created(http.post("/api/v1/namespaces", json={"metadata": {"name": "corral-system"}}))
-        created(
-            http.post(
-                "/api/v1/namespaces/corral-system/serviceaccounts",
-                json={"metadata": {"name": "corral-agent"}},
-            )
-        )
-        rule = {"apiGroups": [""], "resources": ["users", "groups"], "verbs": ["impersonate"]}
-        created(
-            http.post(
-                f"{RBAC}/clusterroles",
-                json={"metadata": {"name": "corral-agent-impersonate"}, "rules": [rule]},
-            )
-        )
-        created(
-            http.post(
-                f"{RBAC}/clusterrolebindings",
-                json=binding(
-                    "corral-agent",
-                    "corral-agent-impersonate",
-                    "ServiceAccount",
-                    "corral-agent",
-                    "corral-system",
-                ),
-            )
-        )
         created(
             http.post(
                 f"{RBAC}/clusterrolebindings",
                 json=binding("alice-cluster-admin", "cluster-admin", "User", "alice"),
             )
         )
-        token = created(
-            http.post(
-                "/api/v1/namespaces/corral-system/serviceaccounts/corral-agent/token",
-                json={"spec": {"expirationSeconds": 86400}},
-            )
-        )
-    return str(token["status"]["token"])
 
 
-def register_cluster(management: CorralServer, downstream: CorralServer, sa_token: str) -> None:
-    """The ``cluster-agent`` Secret, as the agent's registration leaves it."""
-
-    def b64(text: str) -> str:
-        return base64.b64encode(text.encode()).decode()
-
+def create_cluster(management: CorralServer, display_name: str) -> tuple[str, str]:
+    """A Cluster made by the admin; its id and the ``corral agent`` command it shows."""
     with management.client(management.token) as http:
-        created(http.post("/api/v1/namespaces", json={"metadata": {"name": CLUSTER}}))
-        created(
+        made = created(
             http.post(
-                f"/api/v1/namespaces/{CLUSTER}/secrets",
-                json={
-                    "metadata": {"name": "cluster-agent"},
-                    "type": "corral.io/cluster-agent",
-                    "data": {
-                        "address": b64(downstream.https_url),
-                        "caCert": b64(downstream.ca_path.read_text()),
-                        "token": b64(sa_token),
-                    },
-                },
+                f"{API}/clusters",
+                json={"metadata": {"generateName": "c-"}, "spec": {"displayName": display_name}},
             )
         )
+    cluster_id = str(made["metadata"]["name"])
+    command = poll(
+        lambda: (
+            (cluster(management, cluster_id).get("status") or {}).get("registration") or {}
+        ).get("agentCommand"),
+        "the import command in the Cluster's status",
+    )
+    return cluster_id, str(command)
 
 
 def make_users(management: CorralServer) -> dict[str, str]:
@@ -197,7 +167,8 @@ def make_users(management: CorralServer) -> dict[str, str]:
 
 
 def topology(root: Path) -> Iterator[Topology]:
-    """Both servers, registered and with their users, for the duration of the generator."""
+    """Both servers, the cluster imported by a ``corral agent`` process, the users;
+    for the duration of the generator."""
     audit = root / "downstream-audit.log"
     downstream_args = (
         "--no-management",
@@ -207,11 +178,23 @@ def topology(root: Path) -> Iterator[Topology]:
         str(audit),
         *controller_args("*"),
     )
-    with (
-        running_server(root / "downstream", downstream_args) as downstream,
-        running_server(root / "management") as management,
-    ):
-        sa_token = register_agent(downstream)
-        register_cluster(management, downstream, sa_token)
-        tokens = make_users(management)
-        yield Topology(management, downstream, audit, tokens)
+    with running_server(root / "downstream", downstream_args) as downstream:
+        management = start_management(root / "management", free_port(), free_port())
+        agent: AgentProcess | None = None
+        try:
+            grant_alice_downstream(downstream)
+            cluster_id, command = create_cluster(management, "proxied")
+            agent = AgentProcess(command, downstream.kubeconfig_path, root / "agent.log")
+            agent.start()
+            poll(
+                lambda: (
+                    condition(cluster(management, cluster_id), "Connected").get("status") == "True"
+                ),
+                "the cluster's agent to connect",
+            )
+            tokens = make_users(management)
+            yield Topology(management, downstream, audit, tokens, cluster_id)
+        finally:
+            if agent is not None and agent.proc is not None:
+                agent.stop()
+            stop_server(management)

@@ -51,6 +51,7 @@ import contextlib
 import logging
 import os
 import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
@@ -523,7 +524,18 @@ def _cluster_proxy(
         else SecretAccessSource(CachedObjects(kube.api.parts)),
         clusters.users.may_use if clusters is not None else cluster_admins_may_use(authorizer),
         metrics=ProxyMetrics(metrics.registry),
+        authorizer=authorizer,
+        exists=_cluster_exists(clusters) if clusters is not None else None,
     )
+
+
+def _cluster_exists(clusters: ClusterService) -> Callable[[str], Awaitable[bool]]:
+    """Whether a Cluster exists (the proxy's 404 to those who may list clusters)."""
+
+    async def exists(cluster_id: str) -> bool:
+        return await clusters.users.cluster(cluster_id) is not None
+
+    return exists
 
 
 def _ca_route(ca_pem: bytes) -> Route:

@@ -15,11 +15,14 @@ serve direct and tunnelled clusters. What it decides:
   becomes httpcore's own exception family (so httpx and the proxy report it
   as a transport failure); `ClusterUnavailable` from the dialer passes
   unchanged, its message saying why.
-- **Pool hygiene.** ``is_readable`` (httpcore's check that an idle
-  keep-alive connection was not closed by the server) looks at the socket
-  when the stream has one; a tunnel stream has none, so the pools that use
-  this backend also expire idle connections before the API server would
-  (`KEEPALIVE_EXPIRY`).
+- **Pool hygiene.** ``is_readable`` (httpcore's check, before each reuse,
+  that an idle keep-alive connection was not closed by the server) polls
+  the socket when the stream has one (looked up once per connection: anyio
+  builds its attribute map on every lookup); a tunnel stream has none, so
+  the pools that use this backend also expire idle connections before the
+  API server would (`KEEPALIVE_EXPIRY`).
+- **Direct connections** use the same backend with `TCPDialer`, so a
+  cluster reached without a tunnel gets the same streams and checks.
 """
 
 # httpcore's backend interface takes ``timeout`` arguments (ASYNC109), and
@@ -29,6 +32,7 @@ serve direct and tunnelled clusters. What it decides:
 from __future__ import annotations
 
 import contextlib
+import select
 import ssl
 from collections.abc import Iterator
 from typing import Any
@@ -38,7 +42,7 @@ import anyio.abc
 import httpcore
 from anyio.streams.tls import TLSAttribute, TLSStream
 
-from corral.client.dialing import Dialer
+from corral.client.dialing import ClusterUnavailable, Dialer
 
 #: Seconds an idle pooled connection is kept: below the keep-alive timeout of
 #: the API servers Corral talks to (uvicorn's default is 5 s), so a pooled
@@ -48,9 +52,16 @@ KEEPALIVE_EXPIRY = 4.0
 
 @contextlib.contextmanager
 def _as_httpcore(failure: type[Exception]) -> Iterator[None]:
-    """Stream errors raised inside as httpcore's ``failure`` (timeouts as their kind)."""
+    """Stream errors raised inside as httpcore's ``failure`` (timeouts as their kind).
+
+    Any failure of the dialed stream counts (a tunnel stream has its own
+    error classes: reset, closed session); `ClusterUnavailable` and
+    httpcore's own errors pass unchanged.
+    """
     try:
         yield
+    except (ClusterUnavailable, httpcore.NetworkError, httpcore.TimeoutException):
+        raise
     except TimeoutError as exc:
         timeout: type[Exception] = httpcore.ConnectTimeout
         if failure is httpcore.ReadError:
@@ -58,7 +69,7 @@ def _as_httpcore(failure: type[Exception]) -> Iterator[None]:
         elif failure is httpcore.WriteError:
             timeout = httpcore.WriteTimeout
         raise timeout(str(exc) or "timed out") from exc
-    except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError, ssl.SSLError) as exc:
+    except Exception as exc:
         raise failure(f"{type(exc).__name__}: {exc}") from exc
 
 
@@ -67,6 +78,7 @@ class DialedStream(httpcore.AsyncNetworkStream):
 
     def __init__(self, stream: anyio.abc.ByteStream) -> None:
         self._stream = stream
+        self._socket: Any = stream.extra(anyio.abc.SocketAttribute.raw_socket, None)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         with _as_httpcore(httpcore.ReadError), anyio.fail_after(timeout):
@@ -110,22 +122,29 @@ class DialedStream(httpcore.AsyncNetworkStream):
     def get_extra_info(self, info: str) -> Any:
         if info == "ssl_object":
             return self._stream.extra(TLSAttribute.ssl_object, None)
-        if info in ("socket", "is_readable"):
-            sock = self._stream.extra(anyio.abc.SocketAttribute.raw_socket, None)
-            if info == "socket":
-                return sock
-            return None if sock is None else _readable(sock)
+        if info == "socket":
+            return self._socket
+        if info == "is_readable":
+            return None if self._socket is None else _readable(self._socket)
         return None
 
 
 def _readable(sock: Any) -> bool:
     """True if an idle socket has something to read (data or EOF): the server closed it."""
-    import select
-
     try:
         return bool(select.select([sock], [], [], 0)[0])
     except (OSError, ValueError):
         return True
+
+
+class TCPDialer:
+    """The `Dialer` of a cluster reached directly: plain TCP from here."""
+
+    async def dial(self, host: str, port: int) -> anyio.abc.ByteStream:
+        try:
+            return await anyio.connect_tcp(host, port)
+        except OSError as exc:
+            raise httpcore.ConnectError(f"{type(exc).__name__}: {exc}") from exc
 
 
 class DialerBackend(httpcore.AsyncNetworkBackend):

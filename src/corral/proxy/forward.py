@@ -5,7 +5,8 @@ The request body streams from the client to the cluster as it arrives
 the answer streams back: a small answer of known length (the usual GET) is
 read whole and sent as one response, anything else — watches, ``logs -f``,
 large lists — chunk by chunk as the cluster sends it, until it ends or the
-client goes. A failure to reach the cluster is a 503 naming the cluster
+client goes. A GET (HEAD, OPTIONS) that fails on a pooled connection the cluster had
+closed is sent once more. A failure to reach the cluster is a 503 naming the cluster
 and the kind of failure; the exception's text (which may name addresses)
 goes to the log only, and no header value ever does.
 """
@@ -20,7 +21,7 @@ from urllib.parse import urlsplit
 import httpcore
 
 from corral.apiserver.asgi import AnyResponse, Receive, Response, StreamingResponse
-from corral.machinery.status import ServiceUnavailable
+from corral.machinery.status import BadRequest, ServiceUnavailable
 from corral.proxy.headers import Headers, incoming
 
 log = logging.getLogger("corral.proxy")
@@ -32,6 +33,7 @@ READ_TIMEOUT = 120.0
 CONNECT_TIMEOUT = 10.0
 
 _DEFAULT_TYPE = b"application/octet-stream"
+_RETRYABLE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def upstream_url(server: str, target: bytes) -> httpcore.URL:
@@ -65,12 +67,16 @@ def timeouts(long_running: bool) -> dict[str, float | None]:
     }
 
 
+class ClientGone(Exception):
+    """The client disconnected before its request body was complete."""
+
+
 async def request_body(receive: Receive) -> AsyncIterator[bytes]:
     """The client's body, chunk by chunk as it arrives."""
     while True:
         message = await receive()
         if message["type"] != "http.request":
-            raise ConnectionError("the client went away while sending its body")
+            raise ClientGone("the client went away while sending its body")
         chunk: bytes = message.get("body", b"")
         if chunk:
             yield chunk
@@ -121,9 +127,19 @@ async def forward(
         extensions={"timeout": timeouts(long_running)},
     )
     try:
-        response = await pool.handle_async_request(request)
+        try:
+            response = await pool.handle_async_request(request)
+        except (httpcore.RemoteProtocolError, httpcore.ReadError, httpcore.WriteError):
+            if body is not None or method not in _RETRYABLE:
+                raise
+            # A pooled connection the cluster closed while idle (a tunnel stream
+            # cannot be polled for that): a request without a body is sent again,
+            # once, on a connection the pool opens afresh if need be.
+            response = await pool.handle_async_request(request)
     except (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError) as exc:
         raise unreachable(cluster, exc) from None
+    except ClientGone:
+        raise BadRequest("the request body ended before it was complete") from None
     answer_headers = incoming(response.headers, service_proxy=service_proxy)
     content_type = _DEFAULT_TYPE
     length: int | None = None

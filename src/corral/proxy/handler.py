@@ -13,7 +13,9 @@ this order, before anything leaves:
    served by a workload cannot act in a user's session; its answers carry
    ``Content-Security-Policy: sandbox``;
 3. ``may_use(user, cluster)`` — 403 ``User "u" cannot use cluster "c"``,
-   whether or not the cluster exists (no probing for ids);
+   whether or not the cluster exists, except to users who may list
+   clusters anyway: for them a cluster that does not exist (``exists``) is
+   404;
 4. SPDY upgrades (``Upgrade: SPDY/3.1``, old kubectl exec/port-forward),
    which the ASGI server cannot carry, are refused with 400 saying so;
 5. ``local`` (Corral itself) is re-dispatched in-process to Corral's own
@@ -30,15 +32,18 @@ this order, before anything leaves:
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import unquote
+
+import httpcore
 
 from corral.apiserver.asgi import AnyResponse, Request
 from corral.apiserver.inflight import is_long_running
 from corral.apiserver.pipeline import Route
 from corral.client.credentials import Authorizer as TokenHeader
-from corral.client.dialing import AccessSource, ClusterUnavailable
+from corral.client.dialing import AccessSource, ClusterAccess, ClusterUnavailable
 from corral.machinery.authn import UserInfo
+from corral.machinery.authz import Attributes, Authorizer
 from corral.machinery.sessions import uses_session_cookie
 from corral.machinery.status import (
     BadRequest,
@@ -50,7 +55,7 @@ from corral.machinery.status import (
 )
 from corral.proxy.errors import ClusterNotFound, ImpersonationMissing
 from corral.proxy.forward import forward, request_body, upstream_url
-from corral.proxy.headers import outgoing
+from corral.proxy.headers import Headers, outgoing
 from corral.proxy.identity import (
     NOT_A_CORRAL_USER,
     check_outgoing,
@@ -59,13 +64,15 @@ from corral.proxy.identity import (
 )
 from corral.proxy.metrics import ProxyMetrics
 from corral.proxy.paths import PREFIX, Target, parse_target
-from corral.proxy.pools import ClusterPools
+from corral.proxy.pools import ClusterPools, new_connection
 from corral.proxy.wsrelay import open_relay
 
 #: The cluster that is Corral itself, served in-process.
 LOCAL_CLUSTER = "local"
 
 MayUse = Callable[[UserInfo, str], Awaitable[bool]]
+ClusterExists = Callable[[str], Awaitable[bool]]
+_LIST_CLUSTERS = Attributes(verb="list", group="management.corral.io", resource="clusters")
 LocalDispatch = Callable[[Request], Awaitable[AnyResponse]]
 
 SERVICE_PROXY_COOKIE_REFUSED = (
@@ -88,9 +95,13 @@ class ClusterProxy:
         local_app: LocalDispatch | None = None,
         *,
         metrics: ProxyMetrics | None = None,
+        authorizer: Authorizer | None = None,
+        exists: ClusterExists | None = None,
     ) -> None:
         self._access = access
         self._may_use = may_use
+        self._authorizer = authorizer
+        self._exists = exists
         #: Set once Corral's app exists (it is built with this proxy's route).
         self.local_app = local_app
         self._pools = ClusterPools()
@@ -105,6 +116,7 @@ class ClusterProxy:
         await self._pools.close()
 
     async def handle(self, request: Request) -> AnyResponse:
+        """Serve one request under ``/k8s/clusters/``; every answer is counted per cluster."""
         raw_path: bytes = request.scope.get("raw_path") or request.path.encode()
         target = parse_target(raw_path.split(b"?", 1)[0], request.scope.get("query_string", b""))
         if target is None:
@@ -125,6 +137,8 @@ class ClusterProxy:
         if target.service_proxy and uses_session_cookie(request.headers):
             raise Forbidden("", detail=SERVICE_PROXY_COOKIE_REFUSED)
         if not await self._may_use(user, target.cluster):
+            if await self._missing_to(user, target.cluster):
+                raise NotFound("clusters", target.cluster, group="management.corral.io")
             raise Forbidden("", detail=f'User "{user.name}" cannot use cluster "{target.cluster}"')
         if "spdy" in request.headers.get("upgrade", "").lower():
             raise BadRequest(SPDY_REFUSED)
@@ -158,9 +172,33 @@ class ClusterProxy:
                 "", detail=f"refused to forward to cluster {target.cluster}: {exc}"
             ) from None
         url = upstream_url(access.config.server, target.path_and_query)
+        try:
+            response = await self._send(
+                request, target, access, pool, url, headers, body, websocket
+            )
+        except ClusterUnavailable:  # the tunnel went away between lookup and dial
+            raise ServiceUnavailable(f"cluster {target.cluster} is not connected") from None
+        self._metrics.latency(target.cluster, time.perf_counter() - started)
+        return response
+
+    async def _send(
+        self,
+        request: Request,
+        target: Target,
+        access: ClusterAccess,
+        pool: httpcore.AsyncConnectionPool,
+        url: httpcore.URL,
+        headers: Headers,
+        body: AsyncIterator[bytes] | None,
+        websocket: bool,
+    ) -> AnyResponse:
         if websocket:
             response = await open_relay(
-                pool, target.cluster, url, headers, list(request.scope.get("subprotocols") or [])
+                new_connection(access, url),
+                target.cluster,
+                url,
+                headers,
+                list(request.scope.get("subprotocols") or []),
             )
         else:
             response = await forward(
@@ -173,8 +211,15 @@ class ClusterProxy:
                 long_running=is_long_running(request) or _follows(request),
                 service_proxy=target.service_proxy,
             )
-        self._metrics.latency(target.cluster, time.perf_counter() - started)
         return response
+
+    async def _missing_to(self, user: UserInfo, cluster: str) -> bool:
+        """True if ``cluster`` does not exist and ``user`` may list clusters (so may know)."""
+        if self._authorizer is None or self._exists is None or cluster == LOCAL_CLUSTER:
+            return False
+        if not self._authorizer.authorize(user, _LIST_CLUSTERS).allowed:
+            return False
+        return not await self._exists(cluster)
 
     async def _local(self, request: Request, target: Target) -> AnyResponse:
         """Corral's own API, as the same user, with the path after ``/k8s/clusters/local``."""

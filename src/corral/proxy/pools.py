@@ -17,7 +17,7 @@ import httpcore
 
 from corral.client.credentials import ssl_context
 from corral.client.dialing import ClusterAccess
-from corral.client.dialnet import KEEPALIVE_EXPIRY, DialerBackend
+from corral.client.dialnet import KEEPALIVE_EXPIRY, DialerBackend, TCPDialer
 
 #: Idle connections kept per cluster (streams in use are not limited).
 MAX_IDLE_PER_CLUSTER = 32
@@ -32,7 +32,19 @@ def new_pool(access: ClusterAccess) -> httpcore.AsyncConnectionPool:
         max_connections=None,
         max_keepalive_connections=MAX_IDLE_PER_CLUSTER,
         keepalive_expiry=KEEPALIVE_EXPIRY,
-        network_backend=None if access.dialer is None else DialerBackend(access.dialer),
+        network_backend=DialerBackend(access.dialer or TCPDialer()),
+    )
+
+
+def new_connection(access: ClusterAccess, url: httpcore.URL) -> httpcore.AsyncHTTPConnection:
+    """One connection outside the pool, for an upgrade (a WebSocket holds it to the end,
+    and a refused upgrade leaves it in a state not worth reusing)."""
+    config = access.config
+    https = config.server.startswith("https:")
+    return httpcore.AsyncHTTPConnection(
+        httpcore.Origin(url.scheme, url.host, url.port or (443 if https else 80)),
+        ssl_context=ssl_context(config) if https else None,
+        network_backend=DialerBackend(access.dialer or TCPDialer()),
     )
 
 

@@ -1,6 +1,7 @@
 """WebSocket upgrades through the proxy: exec, attach, port-forward, watches.
 
-The upstream request is made first, over the cluster's pool, with the
+The upstream request is made first, on a connection of its own (not the
+pool's: the socket belongs to the WebSocket until it closes), with the
 upgrade headers (a fresh ``Sec-WebSocket-Key``; the client's
 ``Sec-WebSocket-Protocol`` offer passed through, minus Kubernetes' bearer
 subprotocol, which carries the client's Corral token). Only when the
@@ -55,7 +56,7 @@ def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
 
 
 async def open_relay(
-    pool: httpcore.AsyncConnectionPool,
+    connection: httpcore.AsyncHTTPConnection,
     cluster: str,
     url: httpcore.URL,
     headers: Headers,
@@ -79,15 +80,20 @@ async def open_relay(
         extensions={"timeout": timeouts(True)},
     )
     try:
-        response = await pool.handle_async_request(request)
+        response = await connection.handle_async_request(request)
     except (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError) as exc:
+        await connection.aclose()
         raise unreachable(cluster, exc) from None
     if response.status != 101:
-        return await _refused(response, cluster)
+        try:
+            return await _refused(response, cluster)
+        finally:
+            await connection.aclose()
     stream: httpcore.AsyncNetworkStream = response.extensions["network_stream"]
     if _header(response.headers, b"sec-websocket-accept") != _accept_value(key):
         with contextlib.suppress(Exception):
-            await stream.aclose()
+            await response.aclose()
+            await connection.aclose()
         raise StatusError(
             f"cluster {cluster} answered the upgrade without a valid Sec-WebSocket-Accept",
             code=502,
@@ -99,7 +105,12 @@ async def open_relay(
         protocol = None
 
     async def relay(receive: Receive, send: Send) -> None:
-        await _relay(stream, receive, send)
+        try:
+            await _relay(stream, receive, send)
+        finally:
+            with contextlib.suppress(Exception):
+                await response.aclose()
+                await connection.aclose()
 
     return WebSocketRelay(101, subprotocol=protocol, relay=relay)
 
