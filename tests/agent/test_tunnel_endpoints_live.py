@@ -150,13 +150,19 @@ async def test_agent_registers_and_the_access_source_reaches_its_api(
             await server.tunnels.access("local")
 
 
-async def refused_status(url: str, path: str, headers: dict[str, str]) -> int:
+async def refused_status(
+    url: str, path: str, headers: dict[str, str], source: str = "127.0.0.1"
+) -> int:
     context = ssl.create_default_context(cadata=None)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     with pytest.raises(InvalidStatus) as caught:
         async with connect(
-            url.replace("https", "wss") + path, ssl=context, additional_headers=headers, proxy=None
+            url.replace("https", "wss") + path,
+            ssl=context,
+            additional_headers=headers,
+            proxy=None,
+            local_addr=(source, 0),
         ):
             pass
     return caught.value.response.status_code
@@ -179,6 +185,9 @@ async def test_bad_tokens_are_401_then_429_and_connect_needs_registration(tmp_pa
         assert codes[:5] == [401] * 5
         assert codes[-1] == 429  # the address now waits before any token is looked at
         assert await refused_status(server.url, "/v3/connect", {}) == 429
+        # Another address is not held up by the guesses from this one.
+        other = {"X-Corral-Token": "guess-from-elsewhere"}
+        assert await refused_status(server.url, "/v3/connect", other, "127.0.0.2") == 401
 
 
 async def test_a_client_over_the_access_source_watches_through_the_tunnel(

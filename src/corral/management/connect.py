@@ -60,7 +60,8 @@ REGISTER_PATH: Final = "/v3/connect/register"
 CONNECT_PATH: Final = "/v3/connect"
 TOKEN_HEADER: Final = b"x-corral-token"
 PARAMS_HEADER: Final = b"x-corral-params"
-#: The rate limiter's "username" for agent token failures (keys are per address).
+#: The rate limiter's "username" prefix for agent token failures; the address follows it,
+#: so that failures from one address never hold up agents connecting from others.
 LIMIT_KEY: Final = "agent-connect"
 BAD_TOKEN: Final = "invalid cluster registration token"  # noqa: S105 (a message)
 
@@ -142,13 +143,13 @@ class ConnectEndpoints:
         if tokens is None or credentials is None:
             raise ServiceUnavailable("the server is starting")
         address = client_address(scope)
-        wait = self._limiter.retry_after(LIMIT_KEY, address)
+        wait = self._limiter.retry_after(f"{LIMIT_KEY}:{address}", address)
         if wait:
             raise TooManyRequests("too many invalid registration tokens", retry_after_seconds=wait)
         token = header(scope, TOKEN_HEADER)
         cluster = await tokens.cluster_for_token(token) if token else None
         if cluster is None:
-            self._limiter.failed(LIMIT_KEY, address)
+            self._limiter.failed(f"{LIMIT_KEY}:{address}", address)
             log.info("refused an agent with an invalid token", extra={"client": address})
             raise Unauthorized(BAD_TOKEN)
         if scope.get("path", "").rstrip("/") == REGISTER_PATH:

@@ -162,13 +162,13 @@ class PeerTunnels:
         if (await receive())["type"] != "websocket.connect":
             return
         address = client_address(scope)
-        wait = self._limiter.retry_after(LIMIT_KEY, address)
+        wait = self._limiter.retry_after(f"{LIMIT_KEY}:{address}", address)
         if wait:
             await refuse(scope, send, status_response(TooManyRequests(retry_after_seconds=wait)))
             return
         given = header(scope, PEER_HEADER.lower().encode())
         if not given or not hmac.compare_digest(given.encode(), self._secret.encode()):
-            self._limiter.failed(LIMIT_KEY, address)
+            self._limiter.failed(f"{LIMIT_KEY}:{address}", address)
             await refuse(scope, send, status_response(Unauthorized("invalid peer credentials")))
             return
         await send({"type": "websocket.accept"})
