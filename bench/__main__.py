@@ -10,7 +10,7 @@ from bench import (
     api_bench,
     audit_bench,
     authz_bench,
-    clusters,
+    clusters_bench,
     etcd_bench,
     identity_bench,
     kube_bench,
@@ -21,8 +21,8 @@ from bench import (
     ssa_bench,
     startup_bench,
     storage_bench,
-    tunnel,
-    ui,
+    tunnel_bench,
+    ui_bench,
     workloads_bench,
 )
 from bench.report import Run
@@ -41,10 +41,10 @@ SUITES = {
     "etcd": etcd_bench.run,
     "postgres": postgres_bench.run,
     "replicas": replicas_bench.run,
-    "tunnel": tunnel.run,
+    "tunnel": tunnel_bench.run,
     "proxy": proxy_bench.run,
-    "clusters": clusters.run,
-    "ui": ui.run,
+    "clusters": clusters_bench.run,
+    "ui": ui_bench.run,
 }
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from corral.agent import PinningError, UntrustedServer
 from corral.agent.backoff import Backoff
-from corral.agent.connection import AgentConnection
+from corral.agent.connection import AgentConnection, websocket_url
 from corral.agent.declaration import Declaration
 from corral.agent.pinning import check_ca, fetch_pinned_ca, normalize_checksum, pinned_context
 
@@ -94,3 +94,9 @@ def test_backoff_grows_with_jitter_up_to_the_cap_and_resets() -> None:
     assert 45.0 <= backoff.refused() <= 60.0
     backoff.reset()
     assert backoff.next() <= 1.0
+
+
+def test_the_agent_speaks_only_wss() -> None:
+    assert websocket_url("https://h:8443/", "/v3/connect") == "wss://h:8443/v3/connect"
+    with pytest.raises(ValueError, match="https"):
+        websocket_url("http://h:8080", "/v3/connect")

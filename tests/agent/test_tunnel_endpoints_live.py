@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import logging
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -27,6 +28,10 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from corral.agent.agent import AgentOptions, run_agent
+from corral.agent.backoff import Backoff
+from corral.agent.connection import AgentConnection
+from corral.agent.declaration import Declaration
+from corral.agent.pinning import pinned_context
 from corral.client import Client, ResourceRef
 from corral.client.dialing import ClusterAccess, ClusterUnavailable
 from corral.client.httptransport import HTTPTransport
@@ -145,13 +150,19 @@ async def test_agent_registers_and_the_access_source_reaches_its_api(
             await server.tunnels.access("local")
 
 
-async def refused_status(url: str, path: str, headers: dict[str, str]) -> int:
+async def refused_status(
+    url: str, path: str, headers: dict[str, str], source: str = "127.0.0.1"
+) -> int:
     context = ssl.create_default_context(cadata=None)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     with pytest.raises(InvalidStatus) as caught:
         async with connect(
-            url.replace("https", "wss") + path, ssl=context, additional_headers=headers, proxy=None
+            url.replace("https", "wss") + path,
+            ssl=context,
+            additional_headers=headers,
+            proxy=None,
+            local_addr=(source, 0),
         ):
             pass
     return caught.value.response.status_code
@@ -161,6 +172,8 @@ async def test_bad_tokens_are_401_then_429_and_connect_needs_registration(tmp_pa
     async with tunnel_server(tmp_path / "mgmt") as server:
         server.tokens.clusters[TOKEN] = CLUSTER
         assert await refused_status(server.url, "/v3/connect", {"X-Corral-Token": TOKEN}) == 428
+        peer = {"X-Corral-Peer": "not-the-shared-secret"}
+        assert await refused_status(server.url, "/v3/connect/peer", peer) == 401
         params = {"X-Corral-Token": TOKEN, "X-Corral-Params": "e30="}  # {}
         assert await refused_status(server.url, "/v3/connect/register", params) == 400
         codes = [
@@ -172,6 +185,9 @@ async def test_bad_tokens_are_401_then_429_and_connect_needs_registration(tmp_pa
         assert codes[:5] == [401] * 5
         assert codes[-1] == 429  # the address now waits before any token is looked at
         assert await refused_status(server.url, "/v3/connect", {}) == 429
+        # Another address is not held up by the guesses from this one.
+        other = {"X-Corral-Token": "guess-from-elsewhere"}
+        assert await refused_status(server.url, "/v3/connect", other, "127.0.0.2") == 401
 
 
 async def test_a_client_over_the_access_source_watches_through_the_tunnel(
@@ -198,3 +214,29 @@ async def test_a_client_over_the_access_source_watches_through_the_tunnel(
                             if obj["metadata"]["name"] == "watched":
                                 assert kind == "ADDED"
                                 break
+
+
+async def test_a_refused_token_is_logged_clearly_and_retried(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with tunnel_server(tmp_path / "mgmt") as server:
+        pem = server.ca_pem.decode()
+        declared = Declaration("https://127.0.0.1:1", pem, "sa-token")
+        connection = AgentConnection(
+            server.url, "revoked-token", declared, pinned_context(pem), Backoff.scaled(0.002)
+        )
+        task = asyncio.create_task(connection.run())
+        try:
+            with caplog.at_level(logging.ERROR, logger="corral.agent"):
+                await eventually(
+                    lambda: (
+                        sum("refused the registration token" in r.message for r in caplog.records)
+                        >= 2
+                    ),
+                    "two refusals, logged",
+                )
+        finally:
+            connection.stop.set()
+            await asyncio.wait_for(task, 10)
+        assert connection.connections == 0
+        assert "revoked-token" not in caplog.text

@@ -100,6 +100,7 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Imported]:
         data_dir = root / "management"
         management = start_management(data_dir, *ports, "--cluster-agent-timeout", "3s")
         agent: AgentProcess | None = None
+        topology: Imported | None = None
         try:
             with management.client(management.token) as admin:
                 make_user(admin, "carol", may_create_clusters=True)
@@ -134,7 +135,7 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Imported]:
             alice_config = with_token(
                 carol_config, login(management, "alice"), root / "alice.kubeconfig"
             )
-            yield Imported(
+            topology = Imported(
                 management,
                 downstream,
                 audit_log,
@@ -146,10 +147,12 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Imported]:
                 ports,
                 data_dir,
             )
+            yield topology
         finally:
-            if agent is not None and agent.proc is not None:
-                agent.stop()
-            stop_server(management)
+            stopped = agent.stop() if agent is not None and agent.proc is not None else 0
+            # The management server the tests left running (a test restarts it).
+            stop_server(topology.management if topology is not None else management)
+        assert stopped == 0, "corral agent exits 0 on SIGTERM"
 
 
 def ok(done: subprocess.CompletedProcess[str]) -> str:
@@ -177,6 +180,9 @@ def test_the_imported_cluster_is_connected_and_ready(imported: Imported) -> None
     )
     assert imported.agent.proc is not None
     assert imported.agent.proc.poll() is None
+    with imported.management.client(imported.management.token) as admin:
+        metrics = admin.get("/metrics").text
+    assert 'corral_tunnel_sessions{role="server"} 1.0' in metrics
     assert "X-Corral" not in imported.agent.log()
     words = shlex.split(imported.agent.command)
     token = words[words.index("--token") + 1]

@@ -53,13 +53,11 @@ MAX_MESSAGE: Final = 16 * 1024 * 1024
 
 
 def websocket_url(server_url: str, path: str) -> str:
-    """``https://host:port`` (any path dropped) as the ``wss://`` URL of ``path``."""
+    """``https://host:port`` as the ``wss://`` URL of ``path`` (never a plain ``ws://``)."""
     base = server_url.rstrip("/")
-    if base.startswith("https://"):
-        base = "wss://" + base.removeprefix("https://")
-    elif base.startswith("http://"):
-        base = "ws://" + base.removeprefix("http://")
-    return base + path
+    if not base.startswith("https://"):
+        raise ValueError(f"the server URL must be https://, not {server_url!r}")
+    return "wss://" + base.removeprefix("https://") + path
 
 
 @dataclass(slots=True)
@@ -98,7 +96,7 @@ class AgentConnection:
         try:
             async with connect(
                 url,
-                ssl=self.context if url.startswith("wss://") else None,
+                ssl=self.context,
                 additional_headers=headers,
                 proxy=None,
                 compression=None,

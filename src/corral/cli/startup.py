@@ -132,6 +132,7 @@ from corral.proxy import (
 )
 from corral.storage import Backend, StorageError, open_backend
 from corral.storage.encryption import DecryptError, EncryptionAtRest, status_path_for
+from corral.tunnel import TunnelMetrics
 
 log = logging.getLogger("corral.cli")
 
@@ -341,7 +342,9 @@ async def build_components(
     ]
     identity = _identity(settings, kube) if settings.management else None
     tunnels = (
-        _agent_tunnels(settings, paths, tls.ca_pem, https_port) if settings.management else None
+        _agent_tunnels(settings, paths, tls.ca_pem, https_port, metrics)
+        if settings.management
+        else None
     )
     if identity is not None:
         authenticators.append(identity.authenticator)
@@ -490,7 +493,11 @@ def _identity(settings: ServerSettings, kube: KubeAPIServer) -> Identity:
 
 
 def _agent_tunnels(
-    settings: ServerSettings, paths: TLSPaths, ca_pem: bytes, https_port: int
+    settings: ServerSettings,
+    paths: TLSPaths,
+    ca_pem: bytes,
+    https_port: int,
+    metrics: HTTPMetrics,
 ) -> AgentTunnels:
     """The agents' tunnel endpoints; this replica is known by its advertised URL."""
     advertise = settings.advertise_url or settings.https_url(https_port)
@@ -504,6 +511,7 @@ def _agent_tunnels(
         ca_pem=ca_pem,
         peer_secret=secret,
         agent_timeout=settings.cluster_agent_timeout,
+        metrics=TunnelMetrics(metrics.registry),
     )
     return AgentTunnels(options)
 

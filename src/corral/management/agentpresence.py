@@ -1,30 +1,35 @@
-"""Whether a cluster's agent is connected, and to which replica: Lease and Cluster status.
+"""Whether a cluster's agent is connected, and to which replica: Leases and Cluster status.
 
-The replica that holds a cluster's tunnel says so in two places:
+The replica that holds a cluster's tunnel says so in three places:
 
 - a coordination.k8s.io ``Lease`` named ``cluster-agent`` in the cluster's
-  namespace: ``holderIdentity`` is the replica's id, the annotation
-  ``corral.io/advertise-url`` its URL (where peers forward streams),
-  ``leaseDurationSeconds`` the ``cluster-agent-timeout`` setting; it is
-  renewed every third of that while the tunnel is up;
+  namespace, taken when the agent connects: ``holderIdentity`` is the
+  replica's id, the annotation ``corral.io/advertise-url`` its URL (where
+  peers forward streams); deleted when the agent disconnects cleanly;
+- the replica's own heartbeat Lease, ``kube-system/corral-replica-<hash of
+  its id>``, renewed every third of ``cluster-agent-timeout`` for as long as
+  the replica runs. A cluster Lease counts only while its holder's heartbeat
+  is live — so holding N tunnels costs one write per period, not N (the
+  figure: ``python -m bench clusters``);
 - the Cluster's status: ``agent`` {``connected``, ``lastConnected``,
   ``lastDisconnected``, ``replica``} and the ``Connected`` condition
   (``AgentConnected``; ``AgentDisconnected`` when it went away).
 
-A clean disconnect writes ``Connected=False`` at once and deletes the Lease.
-A replica that dies cannot: every replica runs `sweep` periodically, which
-marks Disconnected each cluster still shown connected whose Lease is gone or
-has not been renewed within its duration (and that no local tunnel holds).
-So a cluster whose replica died turns Disconnected within about
-``timeout * 4/3``, and turns Connected again as soon as its agent redials
-any replica. Status writes are read-modify-write with the resourceVersion,
-retried on conflict, so they never undo another controller's conditions.
+A clean disconnect writes ``Connected=False`` at once and deletes the cluster
+Lease. A replica that dies cannot: every replica runs `sweep` every third of
+the timeout, which marks Disconnected each cluster still shown connected
+whose Lease is gone, names a replica whose heartbeat expired, or names this
+replica without a tunnel here (it restarted). So a dead replica's clusters
+turn Disconnected within about ``timeout * 4/3``, and Connected again as soon
+as their agents redial any replica. Status writes are read-modify-write with
+the resourceVersion, retried on conflict, so they never undo another
+controller's conditions.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +46,8 @@ log = logging.getLogger("corral.management.agents")
 
 LEASES = ResourceRef("coordination.k8s.io", "v1", "leases", kind="Lease")
 LEASE_NAME: Final = "cluster-agent"
+HEARTBEAT_NAMESPACE: Final = "kube-system"
+HEARTBEAT_PREFIX: Final = "corral-replica-"
 ADVERTISE_ANNOTATION: Final = "corral.io/advertise-url"
 CONNECTED: Final = "Connected"
 AGENT_CONNECTED: Final = "AgentConnected"
@@ -64,6 +71,11 @@ def _parse_time(text: Any) -> datetime | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+def heartbeat_name(replica: str) -> str:
+    """The name of ``replica``'s heartbeat Lease."""
+    return HEARTBEAT_PREFIX + hashlib.sha256(replica.encode()).hexdigest()[:16]
 
 
 def lease_live(lease: dict[str, Any], now: datetime) -> bool:
@@ -93,19 +105,12 @@ class AgentPresence:
         self.advertise_url = advertise_url
         self.timeout = timeout
         self._holds = holds
-        self._renewers: dict[str, asyncio.Task[None]] = {}
 
     # -- this replica's tunnels -------------------------------------------
 
     async def connected(self, cluster: str) -> None:
         """The agent of ``cluster`` connected here: take the Lease, mark Connected."""
-        await self._take_lease(cluster)
-        old = self._renewers.pop(cluster, None)
-        if old is not None:
-            old.cancel()
-        self._renewers[cluster] = asyncio.create_task(
-            self._renew(cluster), name=f"agent-lease-{cluster}"
-        )
+        await self._take_lease(LEASE_NAME, cluster)
         now = format_time(datetime.now(UTC))
 
         def mark(obj: dict[str, Any]) -> None:
@@ -121,12 +126,11 @@ class AgentPresence:
         await self._write_status(cluster, mark)
 
     async def disconnected(self, cluster: str, message: str = "the agent's tunnel closed") -> None:
-        """The agent of ``cluster`` went away from here: release, mark Disconnected."""
-        renewer = self._renewers.pop(cluster, None)
-        if renewer is not None:
-            renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
+        """The agent of ``cluster`` went away from here: release, mark Disconnected —
+        unless it already reconnected to another replica (whose Lease it is now)."""
+        holder = await self._recorded_holder(cluster)
+        if holder is not None and holder.replica != self.replica:
+            return
         await self._release_lease(cluster)
         await self.mark_disconnected(cluster, message)
 
@@ -143,32 +147,50 @@ class AgentPresence:
 
         await self._write_status(cluster, mark)
 
-    async def stop(self) -> None:
-        tasks = list(self._renewers.values())
-        self._renewers.clear()
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async def run_heartbeat(self) -> None:
+        """Renew this replica's heartbeat Lease every third of the timeout, until cancelled."""
+        name = heartbeat_name(self.replica)
+        while True:
+            try:
+                await self._take_lease(name, HEARTBEAT_NAMESPACE)
+            except (StatusError, ClientError) as exc:
+                log.warning("replica heartbeat failed", extra={"error": str(exc)})
+            await asyncio.sleep(self.timeout / 3)
 
     # -- other replicas --------------------------------------------------
 
     async def holder(self, cluster: str) -> Holder | None:
-        """The live holder of ``cluster``'s tunnel, per its Lease (None if none)."""
+        """The live holder of ``cluster``'s tunnel, per its Lease (None if none or dead)."""
+        recorded = await self._recorded_holder(cluster)
+        if recorded is None or not await self._alive(recorded.replica):
+            return None
+        return recorded
+
+    async def _recorded_holder(self, cluster: str) -> Holder | None:
         try:
             lease = await self._client.get(LEASES, LEASE_NAME, namespace=cluster)
         except NotFound:
             return None
-        if not lease_live(lease, datetime.now(UTC)):
-            return None
+        replica = (lease.get("spec") or {}).get("holderIdentity") or ""
         url = (lease["metadata"].get("annotations") or {}).get(ADVERTISE_ANNOTATION, "")
-        return Holder(lease["spec"]["holderIdentity"], url)
+        return Holder(replica, url) if replica else None
+
+    async def _alive(self, replica: str) -> bool:
+        """Whether ``replica``'s heartbeat Lease is live (this replica: always)."""
+        if replica == self.replica:
+            return True
+        try:
+            lease = await self._client.get(
+                LEASES, heartbeat_name(replica), namespace=HEARTBEAT_NAMESPACE
+            )
+        except NotFound:
+            return False
+        return lease_live(lease, datetime.now(UTC))
 
     async def sweep(self) -> None:
         """Mark Disconnected every cluster shown connected that no live Lease holds."""
         clusters = await self._client.list(CLUSTERS)
-        now = datetime.now(UTC)
+        alive: dict[str, bool] = {}
         for cluster in clusters.get("items") or []:
             name = cluster["metadata"]["name"]
             condition = get_condition(cluster, CONNECTED)
@@ -177,14 +199,19 @@ class AgentPresence:
                 continue
             if condition.get("reason") != AGENT_CONNECTED or self._holds(name):
                 continue
-            try:
-                lease = await self._client.get(LEASES, LEASE_NAME, namespace=name)
-            except NotFound:
-                lease = None
-            if lease is not None and lease_live(lease, now):
-                continue
+            holder = await self._recorded_holder(name)
+            if holder is not None and holder.replica != self.replica:
+                if holder.replica not in alive:
+                    alive[holder.replica] = await self._alive(holder.replica)
+                if alive[holder.replica]:
+                    continue
+            if self._holds(name):
+                continue  # its agent connected here meanwhile
+            if holder is not None and holder.replica == self.replica:
+                await self._release_lease(name)  # held before a restart of this replica
             log.info(
-                "agent lease expired; marking the cluster disconnected", extra={"cluster": name}
+                "the agent's replica is gone; marking the cluster disconnected",
+                extra={"cluster": name},
             )
             await self.mark_disconnected(
                 name, "the replica holding the agent's tunnel stopped renewing its lease"
@@ -201,11 +228,13 @@ class AgentPresence:
 
     # -- internals -------------------------------------------------------
 
-    def _lease_body(self, cluster: str, resource_version: str | None) -> dict[str, Any]:
+    def _lease_body(
+        self, name: str, namespace: str, resource_version: str | None
+    ) -> dict[str, Any]:
         now = micro_time()
         metadata: dict[str, Any] = {
-            "name": LEASE_NAME,
-            "namespace": cluster,
+            "name": name,
+            "namespace": namespace,
             "annotations": {ADVERTISE_ANNOTATION: self.advertise_url},
         }
         if resource_version is not None:
@@ -222,39 +251,24 @@ class AgentPresence:
             },
         }
 
-    async def _take_lease(self, cluster: str) -> None:
+    async def _take_lease(self, name: str, namespace: str) -> None:
+        """Create or overwrite the Lease ``namespace/name`` as held by this replica, now."""
         for _ in range(WRITE_ATTEMPTS):
             try:
-                current = await self._client.get(LEASES, LEASE_NAME, namespace=cluster)
+                current = await self._client.get(LEASES, name, namespace=namespace)
             except NotFound:
                 try:
-                    await self._client.create(LEASES, self._lease_body(cluster, None))
+                    await self._client.create(LEASES, self._lease_body(name, namespace, None))
                     return
                 except AlreadyExists:
                     continue
             try:
                 rv = current["metadata"]["resourceVersion"]
-                await self._client.update(LEASES, self._lease_body(cluster, rv))
+                await self._client.update(LEASES, self._lease_body(name, namespace, rv))
                 return
             except (Conflict, NotFound):
                 continue
-        log.warning("could not take the agent lease", extra={"cluster": cluster})
-
-    async def _renew(self, cluster: str) -> None:
-        while True:
-            await asyncio.sleep(self.timeout / 3)
-            try:
-                current = await self._client.get(LEASES, LEASE_NAME, namespace=cluster)
-                if (current.get("spec") or {}).get("holderIdentity") != self.replica:
-                    return  # another replica holds the tunnel now
-                current["spec"]["renewTime"] = micro_time()
-                await self._client.update(LEASES, current)
-            except NotFound:
-                await self._take_lease(cluster)
-            except (StatusError, ClientError) as exc:
-                log.warning(
-                    "agent lease renewal failed", extra={"cluster": cluster, "error": str(exc)}
-                )
+        log.warning("could not take a lease", extra={"lease": f"{namespace}/{name}"})
 
     async def _release_lease(self, cluster: str) -> None:
         try:

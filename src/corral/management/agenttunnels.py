@@ -9,8 +9,9 @@ the registration-token index:
 - `access`: the `AccessSource` the proxy and the per-cluster controllers
   use (`ClusterAccessSource`); usable before `start`, it answers
   `ClusterUnavailable` until then;
-- `start`: binds the endpoints and starts the lease sweeper that marks
-  clusters Disconnected when the replica holding their tunnel died;
+- `start`: binds the endpoints and starts this replica's heartbeat Lease and
+  the sweep that marks clusters Disconnected when the replica holding their
+  tunnel died (`AgentPresence`);
 - `stop`: closes every tunnel (their clusters are marked Disconnected on the
   way out, best effort) and the peer sessions.
 """
@@ -30,7 +31,7 @@ from corral.management.agentcredentials import AgentCredentials
 from corral.management.agentpresence import DEFAULT_TIMEOUT, AgentPresence
 from corral.management.connect import CONNECT_PATH, REGISTER_PATH, ConnectEndpoints, TokenLookup
 from corral.management.peertunnels import PEER_PATH, PeerTunnels
-from corral.tunnel import SessionRegistry
+from corral.tunnel import SessionRegistry, TunnelMetrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,8 @@ class TunnelOptions:
     peer_secret: str
     #: ``cluster-agent-timeout``: how soon a dead replica's clusters turn Disconnected.
     agent_timeout: float = DEFAULT_TIMEOUT
+    #: Where the tunnel's series go (the server's ``/metrics`` registry).
+    metrics: TunnelMetrics | None = None
 
 
 class AgentTunnels:
@@ -55,11 +58,13 @@ class AgentTunnels:
     def __init__(self, options: TunnelOptions) -> None:
         self.options = options
         self.registry = SessionRegistry()
-        self.endpoints = ConnectEndpoints(self.registry)
-        self.peers = PeerTunnels(self.registry, options.peer_secret, options.ca_pem)
+        self.endpoints = ConnectEndpoints(self.registry, metrics=options.metrics)
+        self.peers = PeerTunnels(
+            self.registry, options.peer_secret, options.ca_pem, metrics=options.metrics
+        )
         self.presence: AgentPresence | None = None
         self._source: ClusterAccessSource | None = None
-        self._sweeper: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     @property
     def websocket_routes(self) -> Mapping[str, ASGIApp]:
@@ -87,14 +92,17 @@ class AgentTunnels:
         self.presence = presence
         self.endpoints.bind(tokens, credentials, presence)
         self._source = ClusterAccessSource(self.registry, credentials, presence, self.peers)
-        self._sweeper = asyncio.create_task(presence.run_sweeper(), name="agent-lease-sweeper")
+        self._tasks = [
+            asyncio.create_task(presence.run_heartbeat(), name="replica-heartbeat"),
+            asyncio.create_task(presence.run_sweeper(), name="agent-lease-sweeper"),
+        ]
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+                await task
+        self._tasks.clear()
         await self.endpoints.close_all()
         await self.peers.stop()
-        if self.presence is not None:
-            await self.presence.stop()

@@ -27,6 +27,7 @@ Neither the token nor the params are ever logged or echoed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from typing import Final, Protocol
@@ -45,7 +46,13 @@ from corral.machinery.status import (
 )
 from corral.management.agentcredentials import AgentCredentials, parse_params
 from corral.management.agentpresence import AgentPresence
-from corral.tunnel import Session, SessionRegistry, TunnelError, asgi_message_socket
+from corral.tunnel import (
+    Session,
+    SessionRegistry,
+    TunnelError,
+    TunnelMetrics,
+    asgi_message_socket,
+)
 
 log = logging.getLogger("corral.management.agents")
 
@@ -53,7 +60,8 @@ REGISTER_PATH: Final = "/v3/connect/register"
 CONNECT_PATH: Final = "/v3/connect"
 TOKEN_HEADER: Final = b"x-corral-token"
 PARAMS_HEADER: Final = b"x-corral-params"
-#: The rate limiter's "username" for agent token failures (keys are per address).
+#: The rate limiter's "username" prefix for agent token failures; the address follows it,
+#: so that failures from one address never hold up agents connecting from others.
 LIMIT_KEY: Final = "agent-connect"
 BAD_TOKEN: Final = "invalid cluster registration token"  # noqa: S105 (a message)
 
@@ -85,8 +93,15 @@ def client_address(scope: Scope) -> str:
 class ConnectEndpoints:
     """Serves agent tunnels; `bind` gives it the token index, credentials and presence."""
 
-    def __init__(self, registry: SessionRegistry, limiter: LoginRateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        registry: SessionRegistry,
+        limiter: LoginRateLimiter | None = None,
+        *,
+        metrics: TunnelMetrics | None = None,
+    ) -> None:
         self.registry = registry
+        self._metrics = metrics
         self._limiter = limiter or LoginRateLimiter()
         self._tokens: TokenLookup | None = None
         self._credentials: AgentCredentials | None = None
@@ -112,9 +127,9 @@ class ConnectEndpoints:
             await refuse(scope, send, status_response(ServiceUnavailable("try again")))
             return
         await send({"type": "websocket.accept"})
-        await self._run(
-            cluster, Session(asgi_message_socket(receive, send), name=cluster, role="server")
-        )
+        socket = asgi_message_socket(receive, send)
+        session = Session(socket, name=cluster, role="server", metrics=self._metrics)
+        await self._run(cluster, session)
 
     async def close_all(self) -> None:
         """Close every agent tunnel (at shutdown)."""
@@ -128,13 +143,13 @@ class ConnectEndpoints:
         if tokens is None or credentials is None:
             raise ServiceUnavailable("the server is starting")
         address = client_address(scope)
-        wait = self._limiter.retry_after(LIMIT_KEY, address)
+        wait = self._limiter.retry_after(f"{LIMIT_KEY}:{address}", address)
         if wait:
             raise TooManyRequests("too many invalid registration tokens", retry_after_seconds=wait)
         token = header(scope, TOKEN_HEADER)
         cluster = await tokens.cluster_for_token(token) if token else None
         if cluster is None:
-            self._limiter.failed(LIMIT_KEY, address)
+            self._limiter.failed(f"{LIMIT_KEY}:{address}", address)
             log.info("refused an agent with an invalid token", extra={"client": address})
             raise Unauthorized(BAD_TOKEN)
         if scope.get("path", "").rstrip("/") == REGISTER_PATH:
@@ -151,12 +166,23 @@ class ConnectEndpoints:
         self.registry.add(cluster, session)
         self._sessions.add(session)
         log.info("agent connected", extra={"cluster": cluster})
+        runner = asyncio.create_task(session.run(), name=f"agent-session-{cluster}")
         try:
-            await presence.connected(cluster)
-            await session.run()
+            try:  # the session serves while its presence is written
+                await presence.connected(cluster)
+            except (StatusError, ClientError) as exc:
+                log.warning(
+                    "cannot record the agent's connection",
+                    extra={"cluster": cluster, "error": str(exc)},
+                )
+            await runner
         except TunnelError as exc:
             log.info("agent tunnel failed", extra={"cluster": cluster, "error": str(exc)})
         finally:
+            if not runner.done():
+                runner.cancel()
+                with contextlib.suppress(asyncio.CancelledError, TunnelError):
+                    await runner
             self.registry.remove(cluster, session)
             self._sessions.discard(session)
             with contextlib.suppress(TunnelError):

@@ -45,6 +45,7 @@ from corral.tunnel import (
     Session,
     SessionRegistry,
     TunnelError,
+    TunnelMetrics,
     asgi_message_socket,
     websockets_message_socket,
 )
@@ -92,8 +93,11 @@ class PeerTunnels:
         secret: str,
         ca_pem: bytes,
         limiter: LoginRateLimiter | None = None,
+        *,
+        metrics: TunnelMetrics | None = None,
     ) -> None:
         self._agents = agents
+        self._metrics = metrics
         self._secret = secret
         self._context = ssl.create_default_context(cadata=ca_pem.decode())
         self._limiter = limiter or LoginRateLimiter()
@@ -129,7 +133,12 @@ class PeerTunnels:
                 raise ClusterUnavailable(
                     f"cannot reach replica {url}: {type(exc).__name__}"
                 ) from None
-            session = Session(websockets_message_socket(conn), name=f"peer:{url}", role="client")
+            session = Session(
+                websockets_message_socket(conn),
+                name=f"peer:{url}",
+                role="client",
+                metrics=self._metrics,
+            )
             task = asyncio.create_task(self._run_outgoing(url, session, conn), name=f"peer-{url}")
             self._outgoing[url] = (session, task)
             return session
@@ -153,13 +162,13 @@ class PeerTunnels:
         if (await receive())["type"] != "websocket.connect":
             return
         address = client_address(scope)
-        wait = self._limiter.retry_after(LIMIT_KEY, address)
+        wait = self._limiter.retry_after(f"{LIMIT_KEY}:{address}", address)
         if wait:
             await refuse(scope, send, status_response(TooManyRequests(retry_after_seconds=wait)))
             return
         given = header(scope, PEER_HEADER.lower().encode())
         if not given or not hmac.compare_digest(given.encode(), self._secret.encode()):
-            self._limiter.failed(LIMIT_KEY, address)
+            self._limiter.failed(f"{LIMIT_KEY}:{address}", address)
             await refuse(scope, send, status_response(Unauthorized("invalid peer credentials")))
             return
         await send({"type": "websocket.accept"})
@@ -168,6 +177,7 @@ class PeerTunnels:
             name=f"peer:{address}",
             role="server",
             accept=self._accept,
+            metrics=self._metrics,
         )
         self._incoming.add(session)
         try:
