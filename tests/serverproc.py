@@ -122,9 +122,14 @@ def start_server(
     extra_args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
     log_path: Path | None = None,
+    ports: tuple[int, int] | None = None,
 ) -> CorralServer:
-    """Start a server and wait until ``/readyz`` answers 200."""
-    https_port, http_port = free_port(), free_port()
+    """Start a server and wait until ``/readyz`` answers 200.
+
+    ``ports`` (HTTPS, HTTP) are free ones unless given: a test that restarts a
+    server at the same address chooses them up front.
+    """
+    https_port, http_port = ports or (free_port(), free_port())
     log_path = log_path or data_dir.with_name(data_dir.name + f".{https_port}.log")
     argv = corral_argv(
         "server",

@@ -12,12 +12,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
 import signal
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,7 @@ import httpx
 import yaml
 
 from kubectlproc import KUBECTL, kubectl_env
-from serverproc import READY_DEADLINE, CorralServer, corral_argv, kubeconfig_token
+from serverproc import CorralServer, corral_argv, start_server
 
 API = "/apis/management.corral.io/v1"
 LOGIN = "/v3-public/localProviders/local?action=login"
@@ -36,48 +34,7 @@ PASSWORD = "correct-horse-battery"
 def start_management(data_dir: Path, https_port: int, http_port: int, *extra: str) -> CorralServer:
     """A management server on the given ports; ready when ``/readyz`` answers 200."""
     url = f"https://127.0.0.1:{https_port}"
-    argv = corral_argv(
-        "server",
-        "--data-dir",
-        str(data_dir),
-        "--bind-address",
-        "127.0.0.1",
-        "--https-port",
-        str(https_port),
-        "--http-port",
-        str(http_port),
-        "--server-url",
-        url,
-        *extra,
-    )
-    log_path = data_dir.with_name(f"{data_dir.name}.{int(time.time() * 1000)}.log")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CORRAL_")}
-    env["CORRAL_CONTROLLERS"] = "-*"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(argv, stdout=log, stderr=log, env=env)
-    http_url = f"http://127.0.0.1:{http_port}"
-    deadline = time.monotonic() + READY_DEADLINE
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"management server exited {proc.returncode}:\n{log_path.read_text()}"
-            )
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{http_url}/readyz", timeout=1).status_code == 200:
-                break
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"management server not ready:\n{log_path.read_text()}")
-        time.sleep(0.05)
-    return CorralServer(
-        proc=proc,
-        https_url=url,
-        http_url=http_url,
-        data_dir=data_dir,
-        ca_path=data_dir / "tls" / "ca.crt",
-        token=kubeconfig_token(data_dir / "admin.kubeconfig"),
-        stderr_path=log_path,
-    )
+    return start_server(data_dir, ["--server-url", url, *extra], ports=(https_port, http_port))
 
 
 @dataclass

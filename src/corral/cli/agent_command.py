@@ -19,6 +19,7 @@ import signal
 import click
 
 from corral.cli.errors import CLIError
+from corral.cli.logs import log_options
 
 
 @click.command("agent")
@@ -58,22 +59,7 @@ from corral.cli.errors import CLIError
     envvar="CORRAL_AGENT_BACKOFF_SCALE",
     hidden=True,
 )
-@click.option(
-    "--log-format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    envvar="CORRAL_LOG_FORMAT",
-    show_envvar=True,
-    help="One line per event: key=value text, or a JSON object.",
-)
-@click.option(
-    "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
-    default="info",
-    envvar="CORRAL_LOG_LEVEL",
-    show_envvar=True,
-    help="Least severe level logged.",
-)
+@log_options
 def agent_command(
     server_url: str,
     token: str,

@@ -19,8 +19,10 @@ import datetime as dt
 import logging
 import re
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import click
 import orjson
 
 from corral.machinery.redaction import redact_path_secrets
@@ -121,3 +123,26 @@ def configure_logging(log_format: str, level: str) -> None:
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, UvicornAccessFields) for f in access.filters):
         access.addFilter(UvicornAccessFields())
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def log_options(command: _F) -> _F:
+    """The ``--log-format`` and ``--log-level`` options every long-running command takes."""
+    command = click.option(
+        "--log-level",
+        type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+        default="info",
+        envvar="CORRAL_LOG_LEVEL",
+        show_envvar=True,
+        help="Least severe level logged.",
+    )(command)
+    return click.option(
+        "--log-format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        envvar="CORRAL_LOG_FORMAT",
+        show_envvar=True,
+        help="One line per event: key=value text, or a JSON object.",
+    )(command)

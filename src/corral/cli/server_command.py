@@ -18,6 +18,7 @@ import click
 from corral.cli.config_file import load_config_callback
 from corral.cli.datadir import data_dir_option
 from corral.cli.duration import DurationType
+from corral.cli.logs import log_options
 from corral.cli.settings import ServerSettings
 
 
@@ -108,22 +109,7 @@ def _drop_empty(
     help="Extra IP address or DNS name for the serving certificate; repeatable "
     "(comma-separated in CORRAL_TLS_SAN, a list in the config file).",
 )
-@click.option(
-    "--log-format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    envvar="CORRAL_LOG_FORMAT",
-    show_envvar=True,
-    help="One line per event: key=value text, or a JSON object.",
-)
-@click.option(
-    "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
-    default="info",
-    envvar="CORRAL_LOG_LEVEL",
-    show_envvar=True,
-    help="Least severe level logged.",
-)
+@log_options
 @click.option(
     "--event-ttl",
     type=DurationType(),
