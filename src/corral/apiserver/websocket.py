@@ -49,6 +49,7 @@ from corral.apiserver.asgi import (
     Scope,
     Send,
     StreamingResponse,
+    WebSocketRelay,
     pump_chunks,
 )
 from corral.apiserver.inflight import is_watch
@@ -160,6 +161,18 @@ async def serve_websocket(
     except Exception:
         log.exception("websocket request failed", extra={"route": route})
         response = status_response(InternalError("unexpected server error; see the server log"))
+    if isinstance(response, WebSocketRelay) and response.relay is not None:
+        await send(
+            {
+                "type": "websocket.accept",
+                "subprotocol": response.subprotocol,
+                "headers": response.headers,
+            }
+        )
+        metrics.observe("GET", route, 101, 0.0)
+        with metrics.long_running(route, "websocket"):
+            await response.relay(receive, send)
+        return
     if not isinstance(response, StreamingResponse):
         if response.status < 300:
             response = status_response(BadRequest(WATCHES_ONLY))

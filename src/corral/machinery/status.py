@@ -338,9 +338,11 @@ class StatusError(Exception):
     default_reason: ClassVar[Reason] = Reason.UNKNOWN
 
     def __init_subclass__(cls) -> None:
-        # from_status picks the first class defined for a reason, or else for a code.
+        # from_status picks the first class defined for a reason, or else for a
+        # code; a class without a reason of its own (reason "") names no reason.
         super().__init_subclass__()
-        _BY_REASON.setdefault(cls.default_reason, cls)
+        if cls.default_reason:
+            _BY_REASON.setdefault(cls.default_reason, cls)
         _BY_CODE.setdefault(cls.default_code, cls)
 
     def __init__(
