@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from corral.client import Client
 from corral.client.dialing import ClusterAccess
-from corral.client.httptransport import HTTPTransport
 
 USER_AGENT = "corral-cluster-health"
 
 
 def downstream_client(access: ClusterAccess, *, timeout: float = 10.0) -> Client:
     """A client of the cluster ``access`` reaches (close it when done)."""
+    # httpx is imported only once a cluster is connected: it is a quarter of a
+    # second of `corral server`'s start-up otherwise.
+    from corral.client.httptransport import HTTPTransport
+
     transport = HTTPTransport(
         access.config, dialer=access.dialer, timeout=timeout, user_agent=USER_AGENT
     )
