@@ -10,8 +10,11 @@ Kubernetes' ``resourcequota`` controller, per quota key:
 - The status is written only when it changed, with the quota's
   resourceVersion (a concurrent admission charge makes it conflict and the
   key comes back to recount).
-- It recounts when a quota changes, when an object of a counted kind
-  changes in its namespace, and every `RESYNC` seconds (Kubernetes'
+- It recounts when a quota changes, when an object of a counted kind is
+  updated or deleted in its namespace (replenishment, as Kubernetes does:
+  a create was charged by admission already, and recounting on creates
+  could lower ``used`` from a cache that has not seen the newest ones yet,
+  letting a burst of creates overshoot), and every `RESYNC` seconds (Kubernetes'
   ``--resource-quota-sync-period``), which also corrects drift left by
   charges whose writes failed.
 
@@ -138,7 +141,6 @@ class ResourceQuotaController:
                 meta = quota.get("metadata") or {}
                 enqueue(self.controller, f"{meta.get('namespace')}/{meta.get('name')}")
 
-        informer.on_add(changed)
         informer.on_update(lambda _old, new: changed(new))
         informer.on_delete(changed)
 
